@@ -1,0 +1,44 @@
+"""mapper: street-lighting faults, community assets and hotspot layers for Leicestershire's People Zones.
+
+A report's journey reads down the package: ``web`` (views) -> ``validate`` -> ``zones`` -> ``store`` ->
+``analysis`` -> ``render`` or ``export``. No module calls back up that list.
+"""
+
+import logging
+
+from flask import Flask
+
+from mapper import config as configuration
+from mapper.config import PROJECT_DIR
+
+__version__ = "0.1.0"
+
+
+def create_app(config=None):
+    """The Flask application, configured from defaults, ``MAPPER_*`` environment variables and ``config``."""
+    settings = configuration.load(config)
+    app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"), static_folder="static")
+    app.config.update(settings)
+    if not app.config.get("SECRET_KEY"):
+        import secrets
+
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    from mapper.web import context, errors
+
+    context.init_app(app)
+    errors.init_app(app)
+
+    from flask_compress import Compress
+
+    Compress(app)
+
+    from mapper.web import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    logging.getLogger("mapper").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,36 @@
+"""One registry of output formats. A layer URL with ``.<extension>`` is answered by the writer registered here.
+
+Writers take a :class:`~mapper.store.FeatureSet` and the layer's schema and return bytes (or an iterable of bytes);
+they know nothing of Flask. Later formats (xlsx, gpkg, shp, kml, gpx) register the same way.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from mapper.export import tabular
+
+
+@dataclass(frozen=True)
+class Format:
+    extension: str
+    mimetype: str
+    write: Callable
+
+
+def _geojson(features, layer):
+    return features.iter_geojson_chunks()
+
+
+FORMATS = {
+    "geojson": Format("geojson", "application/geo+json", _geojson),
+    "csv": Format("csv", "text/csv; charset=utf-8", tabular.write_csv),
+}
+
+
+def get_format(extension):
+    from mapper.errors import NotFound
+
+    try:
+        return FORMATS[extension]
+    except KeyError:
+        raise NotFound(f"No format {extension!r}. Formats are: {', '.join(FORMATS)}.", field="format") from None

@@ -1,0 +1,64 @@
+"""Tabular exports: one row per feature with lon/lat, easting/northing (EPSG:27700) and every public property.
+
+Cells are made safe for spreadsheets: text that a spreadsheet would run as a formula gets a leading apostrophe.
+"""
+
+import csv
+import io
+import json
+
+import numpy as np
+
+from mapper.crs import to_british_national_grid
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+
+
+def spreadsheet_safe(value):
+    """Text a spreadsheet shows as text, never runs.
+
+    >>> spreadsheet_safe('=HYPERLINK("http://x")')
+    '\\'=HYPERLINK("http://x")'
+    >>> spreadsheet_safe("Light out")
+    'Light out'
+    """
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def columns(layer):
+    """Column order: identity and position first, then the layer's public properties, then the server's."""
+    own = [name for name, prop in layer.properties.items() if not prop.private]
+    return ["id", "lon", "lat", "easting", "northing", *own, "status", "zone", "created", "updated"]
+
+
+def rows(features, layer):
+    """Dicts of the cells of every feature, in the order of :func:`columns`."""
+    names = columns(layer)
+    eastings, northings = to_british_national_grid(features.lon, features.lat)
+    for feature, easting, northing in zip(features, np.atleast_1d(eastings), np.atleast_1d(northings)):
+        properties = feature["properties"]
+        lon, lat = feature["geometry"]["coordinates"][:2]
+        cells = {**{name: properties.get(name) for name in names}, "lon": lon, "lat": lat,
+                 "easting": round(float(easting), 2), "northing": round(float(northing), 2)}
+        yield {name: spreadsheet_safe(_cell(cells[name])) for name in names}
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def write_csv(features, layer):
+    """The layer as CSV text (UTF-8, header row, CRLF line ends as RFC 4180 says)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(layer))
+    writer.writeheader()
+    for row in rows(features, layer):
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8")

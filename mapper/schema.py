@@ -1,0 +1,133 @@
+"""Layer schemas: which layers exist, their properties and their categories, read from ``data/layers.toml``.
+
+This is the one place that says what a feature of a layer may carry. Validation, the map legend, the CSV columns and
+the public/private split all read it; adding a category or a property is an edit to the TOML file, not to code.
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+PROPERTY_TYPES = {"category", "text", "url", "phone", "email", "boolean", "integer", "number", "datetime"}
+# Set by the server on every feature; a client that sends them is told so.
+SERVER_PROPERTIES = ("id", "status", "zone", "created", "updated")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    colour: str = "#636363"
+    symbol: str = ""
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    type: str
+    required: bool = False
+    max_length: int = 500
+    multiline: bool = False
+    visibility: str = "public"
+
+    @property
+    def private(self):
+        return self.visibility == "private"
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    title: str
+    geometry: str
+    initial_status: str
+    statuses: tuple
+    public_statuses: tuple
+    properties: dict = field(default_factory=dict)
+    categories: tuple = ()
+
+    def category(self, category_id):
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        return None
+
+    @property
+    def category_ids(self):
+        return [c.id for c in self.categories]
+
+    @property
+    def public_properties(self):
+        """Names of the properties any visitor may see, server ones first, in a stable order."""
+        return list(SERVER_PROPERTIES) + [p.name for p in self.properties.values() if not p.private]
+
+    @property
+    def private_properties(self):
+        return [p.name for p in self.properties.values() if p.private]
+
+
+class Schema:
+    """All layers, by name."""
+
+    def __init__(self, layers):
+        self.layers = dict(layers)
+
+    def __contains__(self, name):
+        return name in self.layers
+
+    def __iter__(self):
+        return iter(self.layers.values())
+
+    def layer(self, name):
+        from mapper.errors import LayerNotFound
+
+        try:
+            return self.layers[name]
+        except (KeyError, TypeError):
+            known = ", ".join(self.layers)
+            raise LayerNotFound(f"No layer {name!r}. Layers are: {known}.", field="layer") from None
+
+    @property
+    def names(self):
+        return list(self.layers)
+
+
+def load_schema(path):
+    """Read a layers TOML file into a :class:`Schema`, checking it as strictly as user input."""
+    with open(path, "rb") as f:
+        document = tomllib.load(f)
+    layers = {}
+    for name, spec in document.get("layers", {}).items():
+        layers[name] = _layer(name, spec, path)
+    return Schema(layers)
+
+
+def _layer(name, spec, path):
+    if not SLUG.match(name):
+        raise ValueError(f"{path}: layer name {name!r} must be lower-case letters, digits and hyphens")
+    properties = {}
+    for prop_name, prop in spec.get("properties", {}).items():
+        if prop_name in SERVER_PROPERTIES:
+            raise ValueError(f"{path}: layer {name!r} property {prop_name!r} is set by the server")
+        if prop.get("type") not in PROPERTY_TYPES:
+            raise ValueError(f"{path}: layer {name!r} property {prop_name!r} has unknown type {prop.get('type')!r}")
+        properties[prop_name] = Property(name=prop_name, **prop)
+    categories = tuple(Category(**c) for c in spec.get("categories", []))
+    for category in categories:
+        if not SLUG.match(category.id):
+            raise ValueError(f"{path}: layer {name!r} category id {category.id!r} is not a slug")
+    statuses = tuple(spec.get("statuses", ["open"]))
+    initial = spec.get("initial_status", statuses[0])
+    if initial not in statuses:
+        raise ValueError(f"{path}: layer {name!r} initial_status {initial!r} is not one of its statuses")
+    return Layer(
+        name=name,
+        title=spec.get("title", name),
+        geometry=spec.get("geometry", "Point"),
+        initial_status=initial,
+        statuses=statuses,
+        public_statuses=tuple(spec.get("public_statuses", statuses)),
+        properties=properties,
+        categories=categories,
+    )

@@ -1,0 +1,58 @@
+"""The layer store: where validated features live, behind one small interface.
+
+``GeoJSONFileStore`` keeps each layer of each zone as one RFC 7946 FeatureCollection on disk. A PostGIS backend for
+deployments that outgrow one machine would implement the same :class:`Store` methods; nothing above this package
+knows which one it is talking to.
+"""
+
+import abc
+
+from mapper.store.features import FeatureSet  # noqa: F401  (re-exported: what query() returns)
+
+
+class Store(abc.ABC):
+    """Features per (zone, layer). Every method takes ids that the zone registry and the schema already checked."""
+
+    @abc.abstractmethod
+    def append(self, zone, layer, submissions):
+        """Store validated submissions; return the stored GeoJSON Features (with id, created, updated, zone).
+
+        Returns only once every feature is durable; either all of them are stored or none is acknowledged.
+        """
+
+    @abc.abstractmethod
+    def get(self, zone, layer, feature_id):
+        """One stored Feature as a dict, or raise FeatureNotFound."""
+
+    @abc.abstractmethod
+    def get_private(self, zone, layer, feature_id):
+        """The private properties of a feature (contact details): officers only, never in a public answer."""
+
+    @abc.abstractmethod
+    def update(self, zone, layer, feature_id, change):
+        """Apply ``change(properties) -> properties`` to one feature atomically; return the new Feature."""
+
+    @abc.abstractmethod
+    def query(self, zone, layer, bbox=None, where=None, since=None):
+        """A :class:`FeatureSet` of the features matching every filter given.
+
+        ``bbox`` is (min lon, min lat, max lon, max lat); ``where`` maps a property to a value or a set of values;
+        ``since`` is a UTC ISO-8601 string compared with ``created``.
+        """
+
+    @abc.abstractmethod
+    def check(self):
+        """Every problem found in every layer, as ``(path, line, message)`` tuples; empty when all is well."""
+
+    def count(self, zone, layer):
+        return len(self.query(zone, layer))
+
+    def features(self, zone, layer):
+        return iter(self.query(zone, layer))
+
+
+def open_store(config):
+    """The store a deployment's configuration asks for. Only the GeoJSON files backend exists today."""
+    from mapper.store.geojson_files import GeoJSONFileStore
+
+    return GeoJSONFileStore(config["DATA_DIR"])

@@ -1,0 +1,490 @@
+"""The GeoJSON files backend: ``<data dir>/<zone id>/<layer>.geojson``, one feature per line.
+
+File layout (every byte written by :class:`LayerFile`)::
+
+    {"type":"FeatureCollection","name":"lights","features":[
+    {"type":"Feature",...},
+    {"type":"Feature",...}
+    ]}
+
+Appending overwrites the closing ``\\n]}\\n`` with ``,\\n<feature>\\n]}\\n`` in one ``pwrite`` at a known offset and
+``fdatasync``s it, under an exclusive ``flock`` on a sibling lock file: O(1) whatever the layer's size. Before
+writing, the writer records ``<offset> <new size>`` in the lock file; if the process dies mid-write, the next
+process to open the layer sees a torn tail that starts exactly there and truncates it back (that write was never
+acknowledged). Damage anywhere else (a hand edit, a truncation) is reported as CorruptLayer with the path and line,
+and the file is left untouched. Updates rewrite the file through a temporary file, fsync and rename.
+
+Readers keep a per-process cache of each layer and read only the bytes appended since their last look; a
+rename (an update) or any other change makes them reload the whole file.
+"""
+
+import json
+import logging
+import os
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from mapper.durable import atomic_write, ensure_directory, fsync_directory, locked
+from mapper.errors import CorruptLayer, FeatureNotFound, StoreError
+from mapper.schema import SLUG
+from mapper.store import Store
+from mapper.store.features import FeatureSet
+from mapper.validate import format_datetime
+
+log = logging.getLogger(__name__)
+
+TAIL = b"\n]}\n"  # closes a collection with features
+EMPTY_TAIL = b"]}\n"  # closes an empty one, right after the header's newline
+PRIVATE_DIR = "_private"  # not a valid zone id, so it can never clash with one
+NO_INTENT = b" " * 64
+COLUMNS = ("id", "lon", "lat", "category", "status", "created")
+
+
+def header(layer):
+    return b'{"type":"FeatureCollection","name":' + json.dumps(layer).encode() + b',"features":[\n'
+
+
+def new_id():
+    return uuid.uuid4().hex
+
+
+def now():
+    return format_datetime(datetime.now(timezone.utc))
+
+
+def encode_feature(feature):
+    """One feature as one line of compact UTF-8 JSON (json.dumps escapes every newline inside strings)."""
+    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class Parsed:
+    """The outcome of reading a layer file: feature lines, where they end, and what (if anything) is wrong."""
+
+    def __init__(self, lines, end, clean, problem=None, canonical=True):
+        self.lines = lines  # raw JSON of each feature, without the separator
+        self.end = end  # byte offset just after the last feature (where the tail starts)
+        self.clean = clean
+        self.problem = problem  # (line number, reason) of the first damage
+        self.canonical = canonical  # False: valid GeoJSON, but not in the one-feature-per-line layout
+
+
+def parse_layer(data, layer):
+    """Split a layer file into feature lines, checking the layout. Never raises for bad content."""
+    head = header(layer)
+    if not data.startswith(head):
+        return _parse_foreign(data)
+    if data[len(head):] == EMPTY_TAIL:
+        return Parsed([], len(head), clean=True)
+    lines, position, number, end = [], len(head), 2, len(head)
+    while True:
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            return Parsed(lines, end, False, (number, "the file ends in the middle of a feature"))
+        line = data[position:newline]
+        if line == b"]}" and lines and newline + 1 == len(data):
+            if data[end:end + 2] == b",\n":
+                return Parsed(lines, end, False, (number - 1, "a comma after the last feature"))
+            return Parsed(lines, end, clean=True)
+        if lines and data[end:end + 2] != b",\n":
+            return Parsed(lines, end, False, (number - 1, "a missing comma between features"))
+        body = line[:-1] if line.endswith(b",") else line
+        try:
+            feature = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return Parsed(lines, end, False, (number, "not a complete JSON feature"))
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            return Parsed(lines, end, False, (number, "not a GeoJSON Feature"))
+        lines.append(body)
+        end = position + len(body)
+        position, number = newline + 1, number + 1
+
+
+def _parse_foreign(data):
+    """A file some other program wrote (QGIS, a text editor): accept it if it is a valid FeatureCollection."""
+    try:
+        document = json.loads(data)
+    except json.JSONDecodeError as e:
+        return Parsed([], 0, False, (e.lineno, f"not valid JSON: {e.msg}"), canonical=False)
+    except (ValueError, UnicodeDecodeError) as e:
+        return Parsed([], 0, False, (1, f"not valid JSON: {e}"), canonical=False)
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        return Parsed([], 0, False, (1, "not a GeoJSON FeatureCollection"), canonical=False)
+    features = document.get("features")
+    if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
+        return Parsed([], 0, False, (1, "'features' is not a list of objects"), canonical=False)
+    return Parsed([encode_feature(f) for f in features], 0, clean=True, canonical=False)
+
+
+class LayerCache:
+    """What one process knows of one layer file: its identity, its feature lines, and their columns."""
+
+    def __init__(self, name, identity=None, size=0, end=0, lines=None):
+        self.name = name
+        self.identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) when read
+        self.size = size
+        self.end = end
+        self.lines = lines if lines is not None else []
+        self.index = {}
+        self.values = {key: [] for key in COLUMNS}
+        self._arrays = None
+        self.extend(self.lines, already_listed=True)
+
+    def extend(self, lines, already_listed=False):
+        if not already_listed:
+            self.lines.extend(lines)
+        start = len(self.lines) - len(lines)
+        for offset, line in enumerate(lines):
+            feature = json.loads(line)
+            properties = feature.get("properties") or {}
+            geometry = feature.get("geometry") or {}
+            coordinates = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+            lon, lat = (coordinates[0], coordinates[1]) if coordinates else (np.nan, np.nan)
+            feature_id = properties.get("id", feature.get("id"))
+            self.index[feature_id] = start + offset
+            for key, value in (("id", feature_id), ("lon", lon), ("lat", lat),
+                               ("category", properties.get("category")), ("status", properties.get("status")),
+                               ("created", properties.get("created") or "")):
+                self.values[key].append(value)
+        self._arrays = None
+
+    def feature_set(self):
+        """A snapshot: later appends to this cache do not change it."""
+        if self._arrays is None or len(self._arrays["id"]) != len(self.lines):
+            self._arrays = {
+                "id": np.array(self.values["id"], dtype=object),
+                "lon": np.array(self.values["lon"], dtype=float),
+                "lat": np.array(self.values["lat"], dtype=float),
+                "category": np.array(self.values["category"], dtype=object),
+                "status": np.array(self.values["status"], dtype=object),
+                "created": np.array(self.values["created"], dtype=str),
+            }
+        return FeatureSet(self.name, self.lines[:], self._arrays)
+
+
+class LayerFile:
+    """One layer of one zone on disk: the file, its lock file, its private sidecar, and this process's cache."""
+
+    def __init__(self, root, zone, layer):
+        if not (isinstance(zone, str) and SLUG.match(zone) and isinstance(layer, str) and SLUG.match(layer)):
+            raise StoreError(f"Refusing unsafe zone or layer name {zone!r}/{layer!r}.")
+        self.zone, self.layer = zone, layer
+        self.directory = Path(root) / zone
+        self.path = self.directory / f"{layer}.geojson"
+        self.lock_path = self.directory / f".{layer}.geojson.lock"
+        self.private_path = Path(root) / PRIVATE_DIR / zone / f"{layer}.jsonl"
+        self._cache = LayerCache(layer)
+        self._cache_lock = threading.Lock()
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def snapshot(self):
+        """Every feature acknowledged before this call, as a FeatureSet."""
+        with self._cache_lock:
+            identity = self._identity()
+            if identity is None:
+                self._cache = LayerCache(self.layer)
+            elif identity != self._cache.identity:
+                self._refresh()
+            return self._cache.feature_set()
+
+    def _identity(self):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _refresh(self):
+        if not self.lock_path.parent.is_dir():
+            self._cache = LayerCache(self.layer)
+            return
+        with locked(self.lock_path, exclusive=False):
+            if self._read_appended():
+                return
+            parsed, identity = self._read_whole()
+        if not parsed.clean:
+            with locked(self.lock_path, exclusive=True) as lock_fd:
+                parsed, identity = self._read_whole()
+                if not parsed.clean:
+                    parsed = self._recover(parsed, lock_fd)
+                    identity = self._identity()
+        self._cache = LayerCache(self.layer, identity, identity[2] if identity else 0, parsed.end, parsed.lines)
+
+    def _read_appended(self):
+        """Read only what was appended since the cache was filled; False if the file changed any other way."""
+        cache = self._cache
+        if cache.identity is None or not cache.lines:
+            return False
+        with open(self.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (st.st_dev, st.st_ino) != cache.identity[:2] or st.st_size <= cache.size:
+                return False
+            f.seek(cache.end - 1)
+            added = f.read(st.st_size - cache.end + 1)
+        if not (added.startswith(b"},\n") and added.endswith(TAIL)):
+            return False
+        body = added[3:-len(TAIL)]
+        lines = body.split(b",\n") if body else []
+        if any(b"\n" in line for line in lines):
+            return False
+        cache.extend(lines)
+        cache.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        cache.size = st.st_size
+        cache.end = st.st_size - len(TAIL)
+        return True
+
+    def _read_whole(self):
+        with open(self.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+        return parse_layer(data, self.layer), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _recover(self, parsed, lock_fd):
+        """Undo a torn append that this store started (proved by the intent record), or raise CorruptLayer."""
+        intent = os.pread(lock_fd, 64, 0).split()
+        if parsed.canonical and len(intent) == 2:
+            offset, new_size = int(intent[0]), int(intent[1])
+            data = self.path.read_bytes()
+            head = header(self.layer)
+            if len(head) <= offset <= len(data) <= new_size:
+                kept = data[:offset] + (TAIL if offset > len(head) else EMPTY_TAIL)
+                repaired = parse_layer(kept, self.layer)
+                if repaired.clean:
+                    log.warning("%s: removing a torn, unacknowledged append at byte %d", self.path, offset)
+                    with open(self.path, "r+b") as f:
+                        f.truncate(offset)
+                        f.seek(offset)
+                        f.write(kept[offset:])
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.pwrite(lock_fd, NO_INTENT, 0)
+                    return repaired
+        line, reason = parsed.problem
+        raise CorruptLayer(self.path, line, reason)
+
+    def get(self, feature_id):
+        features = self.snapshot()
+        with self._cache_lock:
+            position = self._cache.index.get(feature_id)
+            line = self._cache.lines[position] if position is not None and position < len(features) else None
+        if line is None:
+            raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
+                                  field="id")
+        return json.loads(line)
+
+    def get_private(self, feature_id):
+        found = {}
+        try:
+            with open(self.private_path, "rb") as f:
+                for line in f:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue  # a torn last record was never acknowledged
+                    if record.get("id") == feature_id:
+                        found = record.get("private", {})
+        except FileNotFoundError:
+            pass
+        return found
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    def append(self, features, private_records=()):
+        """Append whole features (already carrying ids) durably, in one write."""
+        if not features:
+            return
+        ensure_directory(self.directory)
+        with locked(self.lock_path, exclusive=True) as lock_fd:
+            if private_records:
+                self._append_private(private_records)
+            self._create_if_missing()
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                size = os.fstat(fd).st_size
+                if not self._tail_is_clean(fd, size):
+                    os.close(fd)
+                    fd = -1
+                    self._repair_or_normalise(lock_fd)
+                    fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+                    size = os.fstat(fd).st_size
+                if size == len(header(self.layer)) + len(EMPTY_TAIL):
+                    offset, lead = size - len(EMPTY_TAIL), b""
+                else:
+                    offset, lead = size - len(TAIL), b",\n"
+                payload = lead + b",\n".join(encode_feature(f) for f in features) + TAIL
+                os.pwrite(lock_fd, f"{offset} {offset + len(payload)}".encode().ljust(len(NO_INTENT)), 0)
+                _pwrite_all(fd, payload, offset)
+                os.fdatasync(fd)
+                os.pwrite(lock_fd, NO_INTENT, 0)
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+
+    def _create_if_missing(self):
+        if not self.path.exists():
+            atomic_write(self.path, header(self.layer) + EMPTY_TAIL)
+
+    def _tail_is_clean(self, fd, size):
+        head = header(self.layer)
+        if size < len(head) + len(EMPTY_TAIL):
+            return False
+        return os.pread(fd, len(head), 0) == head and os.pread(fd, len(TAIL), size - len(TAIL)) in (
+            TAIL, head[-1:] + EMPTY_TAIL)
+
+    def _repair_or_normalise(self, lock_fd):
+        parsed, _ = self._read_whole()
+        if not parsed.clean:
+            parsed = self._recover(parsed, lock_fd)
+        if not parsed.canonical:
+            log.warning("%s: rewriting a valid FeatureCollection into the one-feature-per-line layout", self.path)
+            self._rewrite(parsed.lines)
+
+    def _append_private(self, records):
+        ensure_directory(self.private_path.parent)
+        data = b"".join(encode_feature(r) + b"\n" for r in records)
+        fd = os.open(self.private_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            _pwrite_all(fd, data, None)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def update(self, feature_id, change):
+        """Rewrite the layer with one feature changed: temporary file, fsync, rename."""
+        with locked(self.lock_path, exclusive=True) as lock_fd:
+            if not self.path.exists():
+                raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")
+            parsed, _ = self._read_whole()
+            if not parsed.clean:
+                parsed = self._recover(parsed, lock_fd)
+            lines = list(parsed.lines)
+            for position, line in enumerate(lines):
+                feature = json.loads(line)
+                if (feature.get("properties") or {}).get("id", feature.get("id")) == feature_id:
+                    break
+            else:
+                raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
+                                      field="id")
+            properties = change(dict(feature["properties"]))
+            properties.update(id=feature["properties"]["id"], zone=self.zone,
+                              created=feature["properties"]["created"], updated=now())
+            feature["properties"] = properties
+            lines[position] = encode_feature(feature)
+            self._rewrite(lines)
+            return feature
+
+    def _rewrite(self, lines):
+        body = b",\n".join(lines) + TAIL if lines else EMPTY_TAIL
+        atomic_write(self.path, header(self.layer) + body)
+
+    def problems(self):
+        """Structural problems of this file as (path, line, message) tuples, without repairing anything."""
+        if not self.path.exists():
+            return []
+        parsed, _ = self._read_whole()
+        found = []
+        if not parsed.clean:
+            line, reason = parsed.problem
+            found.append((str(self.path), line, reason))
+        elif not parsed.canonical:
+            found.append((str(self.path), 1, "valid, but not in the one-feature-per-line layout; "
+                                             "it is rewritten on the next write"))
+        seen = set()
+        offset = 1 if parsed.canonical else 0
+        for number, line in enumerate(parsed.lines, start=1 + offset):
+            feature = json.loads(line)
+            feature_id = (feature.get("properties") or {}).get("id", feature.get("id"))
+            if not feature_id:
+                found.append((str(self.path), number, "a feature without an id"))
+            elif feature_id in seen:
+                found.append((str(self.path), number, f"the id {feature_id!r} appears twice"))
+            seen.add(feature_id)
+            geometry = feature.get("geometry") or {}
+            if geometry.get("type") != "Point" or not _finite_pair(geometry.get("coordinates")):
+                found.append((str(self.path), number, "a geometry that is not a [lon, lat] Point"))
+        return found
+
+
+def _finite_pair(coordinates):
+    return (isinstance(coordinates, list) and len(coordinates) >= 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+                    for v in coordinates[:2]))
+
+
+def _pwrite_all(fd, data, offset):
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset) if offset is not None else os.write(fd, view)
+        view = view[written:]
+        if offset is not None:
+            offset += written
+
+
+class GeoJSONFileStore(Store):
+    """The store on plain files under ``root``. Thread-safe; several processes may share one ``root``."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self._layers = {}
+        self._lock = threading.Lock()
+
+    def layer_file(self, zone, layer):
+        key = (zone, layer)
+        with self._lock:
+            if key not in self._layers:
+                self._layers[key] = LayerFile(self.root, zone, layer)
+            return self._layers[key]
+
+    def append(self, zone, layer, submissions):
+        stamp = now()
+        features, private = [], []
+        for submission in submissions:
+            feature_id = new_id()
+            properties = {"id": feature_id, **submission.properties, "zone": zone, "created": stamp,
+                          "updated": stamp}
+            features.append({
+                "type": "Feature",
+                "id": feature_id,
+                "geometry": {"type": "Point", "coordinates": [submission.lon, submission.lat]},
+                "properties": properties,
+            })
+            if submission.private:
+                private.append({"id": feature_id, "private": submission.private, "at": stamp})
+        self.layer_file(zone, layer).append(features, private)
+        return features
+
+    def get(self, zone, layer, feature_id):
+        return self.layer_file(zone, layer).get(feature_id)
+
+    def get_private(self, zone, layer, feature_id):
+        self.get(zone, layer, feature_id)
+        return self.layer_file(zone, layer).get_private(feature_id)
+
+    def update(self, zone, layer, feature_id, change):
+        return self.layer_file(zone, layer).update(feature_id, change)
+
+    def query(self, zone, layer, bbox=None, where=None, since=None):
+        features = self.layer_file(zone, layer).snapshot()
+        if bbox is None and not where and since is None:
+            return features
+        return features.filter(bbox=bbox, where=where, since=since)
+
+    def layers_on_disk(self):
+        """(zone, layer) for every layer file under the root."""
+        if not self.root.is_dir():
+            return []
+        return sorted((path.parent.name, path.stem) for path in self.root.glob("*/*.geojson")
+                      if SLUG.match(path.parent.name) and SLUG.match(path.stem))
+
+    def check(self):
+        problems = []
+        for zone, layer in self.layers_on_disk():
+            problems.extend(self.layer_file(zone, layer).problems())
+        return problems
+
+
+__all__ = ["GeoJSONFileStore", "LayerFile", "parse_layer", "header", "TAIL", "fsync_directory"]

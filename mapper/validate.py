@@ -1,0 +1,232 @@
+"""The one validator: untrusted input (API JSON, form fields, CLI imports) becomes a :class:`Submission`.
+
+Nothing reaches the store without passing through :func:`validate_feature`, so the API, the forms, the CLI and the
+importers accept and refuse exactly the same things. Errors name the field and quote the bad value.
+"""
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from shapely.geometry import Point
+
+from mapper.errors import MalformedInput, ValidationError
+from mapper.schema import SERVER_PROPERTIES
+
+COORDINATE_DECIMALS = 7  # about 1 cm: more is noise from the phone, not information
+ALLOWED_MEMBERS = {"type", "geometry", "properties", "bbox"}
+# Control characters other than tab and newline have no place in a report and break CSV and terminals.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+PHONE = re.compile(r"^\+?[0-9 ()\-.]{6,40}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class Submission:
+    """A validated feature, not yet stored: a point, its public properties and its private ones."""
+
+    layer: str
+    geometry: Point
+    properties: dict
+    private: dict = field(default_factory=dict)
+
+    @property
+    def lon(self):
+        return self.geometry.x
+
+    @property
+    def lat(self):
+        return self.geometry.y
+
+
+def quote(value, limit=60):
+    """``repr`` of a bad value, shortened so that an error message stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_json(body):
+    """Parse a request body as strict JSON (UTF-8, no NaN or Infinity)."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError as e:
+        raise MalformedInput(f"The body is not UTF-8 text (byte {e.start}).") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise MalformedInput(f"The body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}.") from None
+    except RecursionError:
+        raise MalformedInput("The body is nested too deeply.") from None
+
+
+def _reject_constant(name):
+    raise MalformedInput(f"The body is not valid JSON: {name} is not a number in JSON.")
+
+
+def validate_feature(raw, layer):
+    """Check an untrusted GeoJSON Feature against a layer's schema.
+
+    Parameters
+    ----------
+    raw : object
+        Parsed JSON from a client, form or file.
+    layer : mapper.schema.Layer
+
+    Returns
+    -------
+    Submission
+        With the layer's initial status set; ``id``, ``zone`` and timestamps are the store's and the zones' job.
+
+    Examples
+    --------
+    >>> from mapper.schema import Layer, Property, Category
+    >>> lights = Layer("lights", "Lights", "Point", "open", ("open",), ("open",),
+    ...                {"category": Property("category", "category", required=True)}, (Category("out", "Out"),))
+    >>> s = validate_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.2, 52.77]},
+    ...                       "properties": {"category": "out"}}, lights)
+    >>> s.lon, s.lat, s.properties
+    (-1.2, 52.77, {'category': 'out', 'status': 'open'})
+    """
+    if not isinstance(raw, dict):
+        raise ValidationError(f"Expected a GeoJSON Feature object, got {type(raw).__name__}.", field="type")
+    if raw.get("type") != "Feature":
+        raise ValidationError(f"Expected a GeoJSON Feature, got type {quote(raw.get('type'))}.", field="type")
+    if "id" in raw:
+        raise ValidationError("Feature ids are set by the server; remove 'id'.", field="id")
+    unknown = sorted(set(raw) - ALLOWED_MEMBERS)
+    if unknown:
+        raise ValidationError(f"Unknown Feature members: {', '.join(map(quote, unknown))}.", field=unknown[0])
+    geometry = validate_point(raw.get("geometry"))
+    public, private = validate_properties(raw.get("properties"), layer)
+    public["status"] = layer.initial_status
+    return Submission(layer=layer.name, geometry=geometry, properties=public, private=private)
+
+
+def validate_point(geometry):
+    """A GeoJSON Point with finite lon/lat in range, as a Shapely Point rounded to ~1 cm."""
+    if not isinstance(geometry, dict):
+        raise ValidationError("The Feature needs a geometry object.", field="geometry")
+    if geometry.get("type") != "Point":
+        raise ValidationError(f"The geometry must be a Point, not {quote(geometry.get('type'))}.", field="geometry")
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+        raise ValidationError(
+            f"Point coordinates must be [longitude, latitude], got {quote(coordinates)}.", field="geometry"
+        )
+    for value in coordinates:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValidationError(f"Coordinates must be finite numbers, got {quote(value)}.", field="geometry")
+    lon, lat = float(coordinates[0]), float(coordinates[1])
+    if not -180 <= lon <= 180:
+        raise ValidationError(f"Longitude {lon} is outside -180..180 (is it [lon, lat]?).", field="geometry")
+    if not -90 <= lat <= 90:
+        raise ValidationError(f"Latitude {lat} is outside -90..90 (is it [lon, lat]?).", field="geometry")
+    return Point(round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS))
+
+
+def validate_properties(raw, layer):
+    """Split and check properties: returns ``(public, private)`` dicts of clean values."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValidationError("Feature properties must be an object.", field="properties")
+    server_set = sorted(set(raw) & set(SERVER_PROPERTIES))
+    if server_set:
+        raise ValidationError(
+            f"{', '.join(server_set)} {'is' if len(server_set) == 1 else 'are'} set by the server; remove "
+            f"{'it' if len(server_set) == 1 else 'them'}.",
+            field=server_set[0],
+        )
+    unknown = sorted(set(raw) - set(layer.properties))
+    if unknown:
+        raise ValidationError(
+            f"Unknown properties for layer {layer.name!r}: {', '.join(map(quote, unknown))}. "
+            f"Allowed: {', '.join(layer.properties)}.",
+            field=unknown[0] if isinstance(unknown[0], str) else None,
+        )
+    public, private = {}, {}
+    for prop in layer.properties.values():
+        value = clean_value(raw.get(prop.name), prop, layer)
+        if value is None:
+            if prop.required:
+                raise ValidationError(f"{prop.name!r} is required.", field=prop.name)
+            continue
+        (private if prop.private else public)[prop.name] = value
+    return public, private
+
+
+def clean_value(value, prop, layer):
+    """One property value, checked and normalised for its type; None when absent or blank."""
+    if value is None:
+        return None
+    kind = prop.type
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise ValidationError(f"{prop.name!r} must be true or false, got {quote(value)}.", field=prop.name)
+        return value
+    if kind in ("integer", "number"):
+        ok = isinstance(value, int) if kind == "integer" else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or not math.isfinite(value):
+            raise ValidationError(f"{prop.name!r} must be a{'n integer' if kind == 'integer' else ' number'}, "
+                                  f"got {quote(value)}.", field=prop.name)
+        return value
+    text = clean_text(value, prop)
+    if text is None:
+        return None
+    if kind == "category":
+        if layer.category(text) is None:
+            raise ValidationError(
+                f"Unknown category {quote(text)} for layer {layer.name!r}. Categories are: "
+                f"{', '.join(layer.category_ids)}.", field=prop.name
+            )
+    elif kind == "url" and not URL.match(text):
+        raise ValidationError(f"{prop.name!r} must be an http:// or https:// address, got {quote(text)}.",
+                              field=prop.name)
+    elif kind == "phone" and not PHONE.match(text):
+        raise ValidationError(f"{prop.name!r} is not a phone number: {quote(text)}.", field=prop.name)
+    elif kind == "email" and not EMAIL.match(text):
+        raise ValidationError(f"{prop.name!r} is not an email address: {quote(text)}.", field=prop.name)
+    elif kind == "datetime":
+        return format_datetime(parse_datetime(text, prop.name))
+    return text
+
+
+def clean_text(value, prop):
+    if not isinstance(value, str):
+        raise ValidationError(f"{prop.name!r} must be text, got {type(value).__name__}.", field=prop.name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{prop.name!r} contains characters that are not valid Unicode.",
+                              field=prop.name) from None
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not text:
+        return None
+    if CONTROL.search(text) or (not prop.multiline and ("\n" in text or "\t" in text)):
+        raise ValidationError(f"{prop.name!r} contains control characters or line breaks.", field=prop.name)
+    if len(text) > prop.max_length:
+        raise ValidationError(
+            f"{prop.name!r} is {len(text)} characters long; the limit is {prop.max_length}.", field=prop.name
+        )
+    return text
+
+
+def parse_datetime(text, name="datetime"):
+    """An ISO-8601 date or date-time as an aware UTC datetime; a naive value is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name!r} must be an ISO-8601 date or date-time, got {quote(text)}.",
+                              field=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def format_datetime(moment):
+    """UTC ISO-8601 with milliseconds and a Z, the one timestamp format the store writes."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,182 @@
+"""The JSON API: zones, layer downloads in several formats, and feature submission.
+
+Every view parses the request, calls intake/store/export, and answers; errors are MapperErrors that the one handler
+in ``mapper.web.errors`` turns into JSON.
+"""
+
+import math
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from mapper import intake
+from mapper.errors import MalformedInput, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from mapper.export import get_format
+from mapper.validate import format_datetime, parse_datetime, parse_json
+from mapper.web.context import get_schema, get_store, get_zones
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+JSON_TYPES = ("application/json", "application/geo+json")
+
+
+def zone_summary(zone):
+    store, schema = get_store(), get_schema()
+    counts = {layer.name: len(public(store.query(zone.id, layer.name), layer)) for layer in schema}
+    return {"id": zone.id, "name": zone.name, "council": zone.properties.get("council"), "bbox": list(zone.bbox),
+            "area_m2": zone.area_m2, "counts": counts,
+            "links": {"self": url_for("api.zone", zone_id=zone.id, _external=False),
+                      "map": url_for("pages.zone_map", zone_id=zone.id)}}
+
+
+def public(features, layer):
+    """Only what any visitor may see: features in the layer's public statuses (private fields are never stored
+    in a layer file at all)."""
+    if set(layer.public_statuses) == set(layer.statuses):
+        return features
+    return features.filter(where={"status": list(layer.public_statuses)})
+
+
+@bp.get("/zones")
+def zones():
+    return jsonify({"zones": [zone_summary(zone) for zone in get_zones()]})
+
+
+@bp.get("/zones/<zone_id>")
+def zone(zone_id):
+    return Response(_json(get_zones().get(zone_id).to_feature()), mimetype="application/geo+json")
+
+
+@bp.get("/layers")
+def layers():
+    """What can be submitted: each layer's properties and categories (Open311's ``services``, in our terms)."""
+    return jsonify({"layers": [
+        {"name": layer.name, "title": layer.title, "geometry": layer.geometry,
+         "properties": {p.name: {"type": p.type, "required": p.required, "max_length": p.max_length}
+                        for p in layer.properties.values() if not p.private},
+         "categories": [{"id": c.id, "label": c.label, "colour": c.colour} for c in layer.categories]}
+        for layer in get_schema()]})
+
+
+@bp.post("/zones/<zone_id>/<layer_name>")
+def create_in_zone(zone_id, layer_name):
+    get_zones().get(zone_id)
+    get_schema().layer(layer_name)
+    return created(intake.submit(read_json(), layer_name, zone_id=zone_id, **services()))
+
+
+@bp.post("/reports")
+def create_report():
+    layer_name = request.args.get("layer", "lights")
+    get_schema().layer(layer_name)
+    return created(intake.submit(read_json(), layer_name, **services()))
+
+
+@bp.get("/zones/<zone_id>/<layer_name>.<extension>")
+def layer_download(zone_id, layer_name, extension):
+    zone = get_zones().get(zone_id)
+    layer = get_schema().layer(layer_name)
+    output = get_format(extension)
+    features = public(get_store().query(zone.id, layer.name, **layer_filters(layer)), layer)
+    body = output.write(features, layer)
+    response = Response(body, mimetype=output.mimetype)
+    name = f"{zone.id}_{layer.name}_{date.today().isoformat()}.{output.extension}"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@bp.get("/zones/<zone_id>/<layer_name>")
+def layer_default(zone_id, layer_name):
+    return layer_download(zone_id, layer_name, "geojson")
+
+
+@bp.get("/zones/<zone_id>/<layer_name>/<feature_id>")
+def feature(zone_id, layer_name, feature_id):
+    zone = get_zones().get(zone_id)
+    layer = get_schema().layer(layer_name)
+    found = get_store().get(zone.id, layer.name, feature_id)
+    if found["properties"].get("status") not in layer.public_statuses:
+        from mapper.errors import FeatureNotFound
+
+        raise FeatureNotFound(f"No feature {feature_id!r} in layer {layer.name!r} of zone {zone.id!r}.")
+    return Response(_json(found), mimetype="application/geo+json")
+
+
+# -- request parsing -----------------------------------------------------------------------------------------------
+
+
+def services():
+    return {"schema": get_schema(), "zones": get_zones(), "store": get_store()}
+
+
+def read_json():
+    """The request body as parsed JSON, after checking its media type and size."""
+    if request.mimetype not in JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the Feature as application/json (got {request.mimetype or 'no Content-Type'!r}).",
+            field="Content-Type")
+    limit = current_app.config["MAX_JSON_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body is {request.content_length} bytes; the limit is {limit}.")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+    if not body.strip():
+        raise MalformedInput("The body is empty; send a GeoJSON Feature.")
+    return parse_json(body)
+
+
+def layer_filters(layer):
+    """``bbox``, ``category``, ``status`` and ``since`` from the query string, checked."""
+    args = request.args
+    filters, where = {}, {}
+    if args.get("bbox"):
+        filters["bbox"] = parse_bbox(args["bbox"])
+    if args.get("category"):
+        where["category"] = checked_values(args["category"], layer.category_ids, "category")
+    if args.get("status"):
+        where["status"] = checked_values(args["status"], layer.statuses, "status")
+    if where:
+        filters["where"] = where
+    if args.get("since"):
+        filters["since"] = format_datetime(parse_datetime(args["since"], "since"))
+    return filters
+
+
+def parse_bbox(text):
+    parts = text.split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ValidationError(f"bbox must be four numbers min_lon,min_lat,max_lon,max_lat; got {text[:80]!r}.",
+                              field="bbox")
+    min_lon, min_lat, max_lon, max_lat = values
+    if min_lon > max_lon or min_lat > max_lat:
+        raise ValidationError(f"bbox minimums must not exceed maximums; got {text[:80]!r}.", field="bbox")
+    return values
+
+
+def checked_values(text, allowed, name):
+    values = [value.strip() for value in text.split(",") if value.strip()]
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValidationError(f"Unknown {name} {unknown[0][:60]!r}. Allowed: {', '.join(allowed)}.", field=name)
+    return values
+
+
+def created(stored):
+    properties = stored["properties"]
+    response = Response(_json(stored), status=201, mimetype="application/geo+json")
+    response.headers["Location"] = url_for("api.feature", zone_id=properties["zone"],
+                                           layer_name=_layer_of(stored), feature_id=properties["id"])
+    return response
+
+
+def _layer_of(stored):
+    return request.view_args.get("layer_name") or request.args.get("layer", "lights")
+
+
+def _json(document):
+    return current_app.json.dumps(document)
