@@ -18,7 +18,7 @@ class Format:
 
 
 def _geojson(features, layer):
-    return features.iter_geojson_chunks()
+    return features.to_geojson_bytes()
 
 
 FORMATS = {

@@ -63,10 +63,3 @@ class FeatureSet:
         """The RFC 7946 FeatureCollection, one feature per line, as the store writes it."""
         head = b'{"type":"FeatureCollection","name":' + json.dumps(self.name).encode() + b',"features":[\n'
         return head + b",\n".join(self.lines) + b"\n]}\n"
-
-    def iter_geojson_chunks(self, size=2000):
-        """The same bytes as :meth:`to_geojson_bytes`, in chunks, for a streamed response."""
-        yield b'{"type":"FeatureCollection","name":' + json.dumps(self.name).encode() + b',"features":[\n'
-        for start in range(0, len(self.lines), size):
-            yield (b",\n" if start else b"") + b",\n".join(self.lines[start:start + size])
-        yield b"\n]}\n"

@@ -1,0 +1,242 @@
+"""The GeoJSON line store: layout, reads across instances, updates, torn tails and corrupt files."""
+
+import json
+import os
+
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+from mapper.errors import CorruptLayer, FeatureNotFound
+from mapper.store.geojson_files import EMPTY_TAIL, TAIL, GeoJSONFileStore, header
+from mapper.validate import Submission
+
+ZONE = "bell-foundry"
+
+
+def submission(i=0, category="out", **extra):
+    return Submission("lights", Point(-1.195 + i * 1e-5, 52.77), {"category": category, "status": "open", **extra})
+
+
+def layer_path(root, layer="lights"):
+    return root / ZONE / f"{layer}.geojson"
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def store(root):
+    return GeoJSONFileStore(root)
+
+
+def test_empty_layer_reads_as_empty_without_creating_files(store, root):
+    assert len(store.query(ZONE, "lights")) == 0
+    assert not root.exists()
+
+
+def test_append_writes_one_feature_per_line_in_a_valid_collection(store, root):
+    stored = store.append(ZONE, "lights", [submission(0), submission(1, "dim")])
+    text = layer_path(root).read_text()
+    lines = text.splitlines()
+    assert lines[0] == '{"type":"FeatureCollection","name":"lights","features":['
+    assert lines[-1] == "]}"
+    assert len(lines) == 4 and lines[1].endswith(",") and not lines[2].endswith(",")
+    document = json.loads(text)
+    assert [f["properties"]["id"] for f in document["features"]] == [f["id"] for f in stored]
+    frame = pyogrio.read_dataframe(layer_path(root))
+    assert list(frame["category"]) == ["out", "dim"]
+
+
+def test_server_sets_id_zone_and_utc_timestamps(store):
+    (feature,) = store.append(ZONE, "lights", [submission()])
+    properties = feature["properties"]
+    assert feature["id"] == properties["id"] and len(properties["id"]) == 32
+    assert properties["zone"] == ZONE
+    assert properties["created"].endswith("Z") and properties["created"] == properties["updated"]
+
+
+def test_ids_are_unique_across_appends(store):
+    ids = [f["id"] for _ in range(20) for f in store.append(ZONE, "lights", [submission(), submission()])]
+    assert len(set(ids)) == 40
+
+
+def test_first_append_to_an_empty_file_has_no_leading_comma(store, root):
+    store.append(ZONE, "lights", [submission()])
+    assert layer_path(root).read_bytes().count(b",\n{") == 0
+
+
+def test_another_instance_sees_every_append_incrementally(store, root):
+    other = GeoJSONFileStore(root)
+    store.append(ZONE, "lights", [submission(0)])
+    assert len(other.query(ZONE, "lights")) == 1
+    store.append(ZONE, "lights", [submission(1), submission(2)])
+    seen = other.query(ZONE, "lights")
+    assert len(seen) == 3
+    assert list(seen.columns["id"]) == [f["properties"]["id"] for f in seen]
+
+
+def test_snapshots_do_not_change_after_later_appends(store):
+    store.append(ZONE, "lights", [submission(0)])
+    before = store.query(ZONE, "lights")
+    store.append(ZONE, "lights", [submission(1)])
+    assert len(before) == 1 and len(store.query(ZONE, "lights")) == 2
+
+
+def test_get_returns_the_feature_or_raises(store):
+    (feature,) = store.append(ZONE, "lights", [submission(description="hello")])
+    assert store.get(ZONE, "lights", feature["id"])["properties"]["description"] == "hello"
+    with pytest.raises(FeatureNotFound):
+        store.get(ZONE, "lights", "nope")
+
+
+def test_update_rewrites_atomically_and_other_instances_see_it(store, root):
+    first, second = store.append(ZONE, "lights", [submission(0), submission(1)])
+    inode = os.stat(layer_path(root)).st_ino
+    other = GeoJSONFileStore(root)
+    assert len(other.query(ZONE, "lights")) == 2
+    updated = store.update(ZONE, "lights", second["id"], lambda p: {**p, "status": "fixed", "id": "forged"})
+    assert updated["properties"]["status"] == "fixed"
+    assert updated["properties"]["id"] == second["id"]  # the id cannot be changed by an update
+    assert updated["properties"]["updated"] >= second["properties"]["updated"]
+    assert os.stat(layer_path(root)).st_ino != inode  # replaced by rename, never written in place
+    assert other.get(ZONE, "lights", second["id"])["properties"]["status"] == "fixed"
+    assert [f["properties"]["status"] for f in other.query(ZONE, "lights")] == ["open", "fixed"]
+    store.append(ZONE, "lights", [submission(2)])
+    assert len(other.query(ZONE, "lights")) == 3
+
+
+def test_query_filters_by_bbox_properties_and_since(store):
+    store.append(ZONE, "lights", [submission(0, "out"), submission(100, "dim"), submission(200, "dim")])
+    assert len(store.query(ZONE, "lights", where={"category": "dim"})) == 2
+    assert len(store.query(ZONE, "lights", where={"category": ["dim", "out"]})) == 3
+    assert len(store.query(ZONE, "lights", bbox=(-1.1951, 52.76, -1.1945, 52.78))) == 1
+    assert len(store.query(ZONE, "lights", since="2000-01-01T00:00:00.000Z")) == 3
+    assert len(store.query(ZONE, "lights", since="2999-01-01T00:00:00.000Z")) == 0
+    assert len(store.query(ZONE, "lights", where={"description": "x"})) == 0
+
+
+def test_private_properties_never_reach_the_layer_file(store, root):
+    private = Submission("lights", Point(-1.195, 52.77), {"category": "out", "status": "open"},
+                         private={"email": "resident@example.org"})
+    (feature,) = store.append(ZONE, "lights", [private])
+    assert b"resident@example.org" not in layer_path(root).read_bytes()
+    assert "email" not in json.dumps(store.get(ZONE, "lights", feature["id"]))
+    assert store.get_private(ZONE, "lights", feature["id"]) == {"email": "resident@example.org"}
+
+
+def test_a_file_qgis_rewrote_is_read_and_normalised_on_the_next_append(store, root):
+    store.append(ZONE, "lights", [submission(0)])
+    document = json.loads(layer_path(root).read_text())
+    layer_path(root).write_text(json.dumps(document, indent=2))  # valid, but pretty-printed
+    assert len(GeoJSONFileStore(root).query(ZONE, "lights")) == 1
+    store.append(ZONE, "lights", [submission(1)])
+    assert layer_path(root).read_bytes().startswith(header("lights"))
+    assert len(json.loads(layer_path(root).read_text())["features"]) == 2
+
+
+# -- damage ---------------------------------------------------------------------------------------------------------
+
+
+def torn_append(root, store, payload_prefix):
+    """Leave the file as a writer killed mid-pwrite would: the intent recorded, part of the payload written."""
+    store.append(ZONE, "lights", [submission(0), submission(1)])
+    path = layer_path(root)
+    size = path.stat().st_size
+    offset = size - len(TAIL)
+    lock = root / ZONE / ".lights.geojson.lock"
+    full = b',\n{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[-1.19,52.77]},' \
+           b'"properties":{"id":"x"}}' + TAIL
+    with open(lock, "r+b") as f:
+        f.write(f"{offset} {offset + len(full)}".encode().ljust(64))
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(full[:payload_prefix])
+    return path
+
+
+@pytest.mark.parametrize("written", [1, 2, 3, 10, 60, 110])
+def test_a_torn_append_is_undone_on_the_next_read(root, store, written):
+    path = torn_append(root, store, written)
+    fresh = GeoJSONFileStore(root)
+    assert len(fresh.query(ZONE, "lights")) == 2
+    assert len(json.loads(path.read_text())["features"]) == 2
+    assert len(pyogrio.read_dataframe(path)) == 2
+
+
+def test_a_torn_append_is_undone_by_the_next_writer(root, store):
+    path = torn_append(root, store, 40)
+    GeoJSONFileStore(root).append(ZONE, "lights", [submission(3)])
+    assert len(json.loads(path.read_text())["features"]) == 3
+
+
+def test_a_torn_first_append_to_an_empty_layer_is_undone(root, store):
+    path = layer_path(root)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(header("lights") + EMPTY_TAIL)
+    offset = len(header("lights"))
+    (root / ZONE / ".lights.geojson.lock").write_bytes(f"{offset} {offset + 500}".encode().ljust(64))
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(b'{"type":"Fea')
+    assert len(GeoJSONFileStore(root).query(ZONE, "lights")) == 0
+    assert json.loads(path.read_text())["features"] == []
+
+
+def test_a_file_truncated_in_the_middle_is_reported_with_path_and_line_and_left_alone(root, store):
+    store.append(ZONE, "lights", [submission(i) for i in range(10)])
+    path = layer_path(root)
+    data = path.read_bytes()
+    cut = data[: data.index(b"\n", len(data) // 2) + 30]  # part-way into line 7
+    path.write_bytes(cut)
+    with pytest.raises(CorruptLayer) as caught:
+        GeoJSONFileStore(root).query(ZONE, "lights")
+    assert caught.value.path == str(path) and caught.value.line == 7
+    assert f"{path}:7:" in str(caught.value)
+    with pytest.raises(CorruptLayer):
+        GeoJSONFileStore(root).append(ZONE, "lights", [submission(99)])
+    assert path.read_bytes() == cut  # never overwritten or emptied
+
+
+def test_a_hand_edit_that_breaks_a_line_is_reported_with_its_line(root, store):
+    store.append(ZONE, "lights", [submission(i) for i in range(5)])
+    path = layer_path(root)
+    lines = path.read_text().split("\n")
+    lines[3] = lines[3].replace('"category":"out"', '"category":out')
+    path.write_text("\n".join(lines))
+    before = path.read_bytes()
+    with pytest.raises(CorruptLayer) as caught:
+        GeoJSONFileStore(root).query(ZONE, "lights")
+    assert caught.value.line == 4
+    assert GeoJSONFileStore(root).check() == [(str(path), 4, "not a complete JSON feature")]
+    assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_json_at_all_is_reported(root, store):
+    path = layer_path(root)
+    path.parent.mkdir(parents=True)
+    path.write_text("this is not\ngeojson\n")
+    with pytest.raises(CorruptLayer) as caught:
+        store.query(ZONE, "lights")
+    assert caught.value.line == 1 and str(path) in caught.value.message
+
+
+def test_check_reports_duplicate_ids_and_bad_geometries(root, store):
+    first, _ = store.append(ZONE, "lights", [submission(0), submission(1)])
+    path = layer_path(root)
+    lines = path.read_text().split("\n")
+    lines[2] = lines[2].replace(_["id"], first["id"]).replace("[-1.19499,52.77]", "[null,52.77]")
+    path.write_text("\n".join(lines))
+    problems = store.check()
+    assert (str(path), 3, f"the id {first['id']!r} appears twice") in problems
+    assert (str(path), 3, "a geometry that is not a [lon, lat] Point") in problems
+
+
+def test_unsafe_zone_or_layer_names_are_refused(store):
+    from mapper.errors import StoreError
+
+    for zone, layer in [("../etc", "lights"), (ZONE, "../../x"), (ZONE, "Lights"), ("", "lights")]:
+        with pytest.raises(StoreError):
+            store.query(zone, layer)
