@@ -18,15 +18,18 @@ Readers keep a per-process cache of each layer and read only the bytes appended 
 rename (an update) or any other change makes them reload the whole file.
 """
 
+import gc
 import json
 import logging
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from mapper.durable import atomic_write, ensure_directory, fsync_directory, locked
 from mapper.errors import CorruptLayer, FeatureNotFound, StoreError
@@ -41,7 +44,12 @@ TAIL = b"\n]}\n"  # closes a collection with features
 EMPTY_TAIL = b"]}\n"  # closes an empty one, right after the header's newline
 PRIVATE_DIR = "_private"  # not a valid zone id, so it can never clash with one
 NO_INTENT = b" " * 64
-COLUMNS = ("id", "lon", "lat", "category", "status", "created")
+COLUMNS = {"id": object, "lon": float, "lat": float, "category": object, "status": object, "created": str}
+
+
+def loads(line):
+    """Parse one feature line. orjson parses a 100,000-feature layer about twice as fast as the json module."""
+    return orjson.loads(line)
 
 
 def header(layer):
@@ -64,8 +72,9 @@ def encode_feature(feature):
 class Parsed:
     """The outcome of reading a layer file: feature lines, where they end, and what (if anything) is wrong."""
 
-    def __init__(self, lines, end, clean, problem=None, canonical=True):
+    def __init__(self, lines, end, clean, problem=None, canonical=True, features=None):
         self.lines = lines  # raw JSON of each feature, without the separator
+        self.features = features if features is not None else [loads(line) for line in lines]
         self.end = end  # byte offset just after the last feature (where the tail starts)
         self.clean = clean
         self.problem = problem  # (line number, reason) of the first damage
@@ -74,31 +83,62 @@ class Parsed:
 
 def parse_layer(data, layer):
     """Split a layer file into feature lines, checking the layout. Never raises for bad content."""
+    with no_garbage_collection():
+        return _parse_layer(data, layer)
+
+
+@contextmanager
+def no_garbage_collection():
+    """Building 100,000 small dicts triggers the cyclic collector dozens of times for nothing (they hold no
+    cycles); pausing it halves the time to load a large layer."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_layer(data, layer):
     head = header(layer)
     if not data.startswith(head):
         return _parse_foreign(data)
     if data[len(head):] == EMPTY_TAIL:
         return Parsed([], len(head), clean=True)
-    lines, position, number, end = [], len(head), 2, len(head)
+    if data.endswith(TAIL):
+        # Fast path for an intact file: one C-level parse of all features instead of one per line.
+        body = data[len(head):-len(TAIL)]
+        lines = body.split(b",\n")
+        if body.count(b"\n") == len(lines) - 1:  # every newline is a separator: one feature per line
+            try:
+                features = orjson.loads(b"[" + body + b"]")
+            except orjson.JSONDecodeError:
+                features = None
+            if features is not None and len(features) == len(lines) and all(
+                    isinstance(f, dict) and f.get("type") == "Feature" for f in features):
+                return Parsed(lines, len(data) - len(TAIL), clean=True, features=features)
+    lines, features, position, number, end = [], [], len(head), 2, len(head)
     while True:
         newline = data.find(b"\n", position)
         if newline < 0:
-            return Parsed(lines, end, False, (number, "the file ends in the middle of a feature"))
+            return Parsed(lines, end, False, (number, "the file ends in the middle of a feature"), features=features)
         line = data[position:newline]
         if line == b"]}" and lines and newline + 1 == len(data):
             if data[end:end + 2] == b",\n":
-                return Parsed(lines, end, False, (number - 1, "a comma after the last feature"))
-            return Parsed(lines, end, clean=True)
+                return Parsed(lines, end, False, (number - 1, "a comma after the last feature"), features=features)
+            return Parsed(lines, end, clean=True, features=features)
         if lines and data[end:end + 2] != b",\n":
-            return Parsed(lines, end, False, (number - 1, "a missing comma between features"))
+            return Parsed(lines, end, False, (number - 1, "a missing comma between features"), features=features)
         body = line[:-1] if line.endswith(b",") else line
         try:
-            feature = json.loads(body)
+            feature = loads(body)
         except (ValueError, UnicodeDecodeError):
-            return Parsed(lines, end, False, (number, "not a complete JSON feature"))
+            return Parsed(lines, end, False, (number, "not a complete JSON feature"), features=features)
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            return Parsed(lines, end, False, (number, "not a GeoJSON Feature"))
+            return Parsed(lines, end, False, (number, "not a GeoJSON Feature"), features=features)
         lines.append(body)
+        features.append(feature)
         end = position + len(body)
         position, number = newline + 1, number + 1
 
@@ -116,53 +156,55 @@ def _parse_foreign(data):
     features = document.get("features")
     if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
         return Parsed([], 0, False, (1, "'features' is not a list of objects"), canonical=False)
-    return Parsed([encode_feature(f) for f in features], 0, clean=True, canonical=False)
+    return Parsed([encode_feature(f) for f in features], 0, clean=True, canonical=False, features=features)
 
 
 class LayerCache:
     """What one process knows of one layer file: its identity, its feature lines, and their columns."""
 
-    def __init__(self, name, identity=None, size=0, end=0, lines=None):
+    def __init__(self, name, identity=None, size=0, end=0, lines=(), features=()):
         self.name = name
         self.identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) when read
         self.size = size
         self.end = end
-        self.lines = lines if lines is not None else []
+        self.lines = []
         self.index = {}
-        self.values = {key: [] for key in COLUMNS}
-        self._arrays = None
-        self.extend(self.lines, already_listed=True)
+        self.columns = {key: np.empty(0, dtype=dtype) for key, dtype in COLUMNS.items()}
+        with no_garbage_collection():
+            self.extend(lines, features)
 
-    def extend(self, lines, already_listed=False):
-        if not already_listed:
-            self.lines.extend(lines)
-        start = len(self.lines) - len(lines)
-        for offset, line in enumerate(lines):
-            feature = json.loads(line)
-            properties = feature.get("properties") or {}
-            geometry = feature.get("geometry") or {}
-            coordinates = geometry.get("coordinates") if geometry.get("type") == "Point" else None
-            lon, lat = (coordinates[0], coordinates[1]) if coordinates else (np.nan, np.nan)
-            feature_id = properties.get("id", feature.get("id"))
-            self.index[feature_id] = start + offset
-            for key, value in (("id", feature_id), ("lon", lon), ("lat", lat),
-                               ("category", properties.get("category")), ("status", properties.get("status")),
-                               ("created", properties.get("created") or "")):
-                self.values[key].append(value)
-        self._arrays = None
+    def extend(self, lines, features=None):
+        """Add feature lines (and their parsed form, when the caller has it) and their column values."""
+        if features is None:
+            features = [loads(line) for line in lines]
+        properties = [f.get("properties") or {} for f in features]
+        points = [_point(f.get("geometry")) for f in features]
+        ids = [p.get("id", f.get("id")) for p, f in zip(properties, features)]
+        new = {
+            "id": ids,
+            "lon": [p[0] for p in points],
+            "lat": [p[1] for p in points],
+            "category": [p.get("category") for p in properties],
+            "status": [p.get("status") for p in properties],
+            "created": [p.get("created") or "" for p in properties],
+        }
+        start = len(self.lines)
+        self.lines.extend(lines)
+        self.index.update(zip(ids, range(start, start + len(ids))))
+        for key, dtype in COLUMNS.items():
+            self.columns[key] = np.concatenate([self.columns[key], np.array(new[key], dtype=dtype)])
 
     def feature_set(self):
-        """A snapshot: later appends to this cache do not change it."""
-        if self._arrays is None or len(self._arrays["id"]) != len(self.lines):
-            self._arrays = {
-                "id": np.array(self.values["id"], dtype=object),
-                "lon": np.array(self.values["lon"], dtype=float),
-                "lat": np.array(self.values["lat"], dtype=float),
-                "category": np.array(self.values["category"], dtype=object),
-                "status": np.array(self.values["status"], dtype=object),
-                "created": np.array(self.values["created"], dtype=str),
-            }
-        return FeatureSet(self.name, self.lines[:], self._arrays)
+        """A snapshot: later appends to this cache replace its arrays and never change a snapshot's."""
+        return FeatureSet(self.name, self.lines[:], dict(self.columns))
+
+
+def _point(geometry):
+    if isinstance(geometry, dict) and geometry.get("type") == "Point":
+        coordinates = geometry.get("coordinates")
+        if isinstance(coordinates, list) and len(coordinates) >= 2:
+            return coordinates[0], coordinates[1]
+    return np.nan, np.nan
 
 
 class LayerFile:
@@ -212,7 +254,8 @@ class LayerFile:
                 if not parsed.clean:
                     parsed = self._recover(parsed, lock_fd)
                     identity = self._identity()
-        self._cache = LayerCache(self.layer, identity, identity[2] if identity else 0, parsed.end, parsed.lines)
+        self._cache = LayerCache(self.layer, identity, identity[2] if identity else 0, parsed.end, parsed.lines,
+                                 parsed.features)
 
     def _read_appended(self):
         """Read only what was appended since the cache was filled; False if the file changed any other way."""
@@ -362,8 +405,7 @@ class LayerFile:
             if not parsed.clean:
                 parsed = self._recover(parsed, lock_fd)
             lines = list(parsed.lines)
-            for position, line in enumerate(lines):
-                feature = json.loads(line)
+            for position, feature in enumerate(parsed.features):
                 if (feature.get("properties") or {}).get("id", feature.get("id")) == feature_id:
                     break
             else:
@@ -395,8 +437,7 @@ class LayerFile:
                                              "it is rewritten on the next write"))
         seen = set()
         offset = 1 if parsed.canonical else 0
-        for number, line in enumerate(parsed.lines, start=1 + offset):
-            feature = json.loads(line)
+        for number, feature in enumerate(parsed.features, start=1 + offset):
             feature_id = (feature.get("properties") or {}).get("id", feature.get("id"))
             if not feature_id:
                 found.append((str(self.path), number, "a feature without an id"))
