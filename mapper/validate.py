@@ -56,15 +56,37 @@ def parse_json(body):
     except UnicodeDecodeError as e:
         raise MalformedInput(f"The body is not UTF-8 text (byte {e.start}).") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as e:
         raise MalformedInput(f"The body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}.") from None
     except RecursionError:
         raise MalformedInput("The body is nested too deeply.") from None
+    except ValueError as e:  # e.g. an integer with more than 4,300 digits
+        raise MalformedInput(f"The body is not acceptable JSON: {e}.") from None
 
 
 def _reject_constant(name):
     raise MalformedInput(f"The body is not valid JSON: {name} is not a number in JSON.")
+
+
+def _reject_duplicate_keys(pairs):
+    # Parsers disagree on which of two equal keys wins; refusing them means every reader sees the same feature.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise MalformedInput(f"The body is not acceptable JSON: the key {quote(duplicate)} appears twice.")
+    return result
+
+
+def finite_number(value):
+    """True for an int or float (not a bool) that is a finite number a float can hold."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def validate_feature(raw, layer):
@@ -118,7 +140,7 @@ def validate_point(geometry):
             f"Point coordinates must be [longitude, latitude], got {quote(coordinates)}.", field="geometry"
         )
     for value in coordinates:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not finite_number(value):
             raise ValidationError(f"Coordinates must be finite numbers, got {quote(value)}.", field="geometry")
     lon, lat = float(coordinates[0]), float(coordinates[1])
     if not -180 <= lon <= 180:
@@ -170,7 +192,7 @@ def clean_value(value, prop, layer):
         return value
     if kind in ("integer", "number"):
         ok = isinstance(value, int) if kind == "integer" else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not math.isfinite(value):
+        if not ok or not finite_number(value):
             raise ValidationError(f"{prop.name!r} must be a{'n integer' if kind == 'integer' else ' number'}, "
                                   f"got {quote(value)}.", field=prop.name)
         return value

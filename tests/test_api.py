@@ -45,6 +45,12 @@ BAD_BODIES = [
                  400, "malformed", None, ["NaN"], id="nan"),
     pytest.param('{"type":"Feature","geometry":{"type":"Point","coordinates":[-1.19,Infinity]},"properties":{}}',
                  400, "malformed", None, ["Infinity"], id="infinity"),
+    pytest.param('{"type":"Feature","geometry":{"type":"Point","coordinates":[1' + '0' * 400 + ',52.77]},'
+                 '"properties":{"category":"out"}}', 422, "invalid", "geometry", [], id="integer-too-big-for-float"),
+    pytest.param("1" * 5000, 400, "malformed", None, ["digits"], id="integer-too-long-to-parse"),
+    pytest.param('{"type":"Feature","geometry":{"type":"Point","coordinates":[-1.195,52.77]},'
+                 '"properties":{"category":"out"},"properties":{"category":"dim"}}', 400, "malformed", None,
+                 ["'properties' appears twice"], id="duplicate-keys"),
     pytest.param([1, 2], 422, "invalid", "type", ["Feature"], id="array-not-feature"),
     pytest.param({"type": "FeatureCollection", "features": []}, 422, "invalid", "type", ["FeatureCollection"],
                  id="collection-not-feature"),
