@@ -246,7 +246,10 @@ def parse_datetime(text, name="datetime"):
                               field=name) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValidationError(f"{name!r} is out of range: {quote(text)}.", field=name) from None
 
 
 def format_datetime(moment):

@@ -235,6 +235,7 @@ def test_layer_geojson_filters(client, three_lights, query, expected):
 @pytest.mark.parametrize("query, field", [
     ("?bbox=1,2,3", "bbox"), ("?bbox=a,b,c,d", "bbox"), ("?bbox=nan,1,2,3", "bbox"),
     ("?category=broken", "category"), ("?status=lost", "status"), ("?since=yesterday", "since"),
+    ("?since=0001-01-01T00:00:00%2B01:00", "since"), ("?since=9999-12-31T23:59:59-05:00", "since"),
 ])
 def test_bad_filters_are_422(client, query, field):
     assert_error(client.get(f"{URL}.geojson{query}"), 422, field=field)

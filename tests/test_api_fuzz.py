@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from tests.helpers import INSIDE
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.just(10**400), st.floats(allow_nan=False),
+                    st.text(max_size=30))
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8),
                                                                                              inner, max_size=4),
                       max_leaves=12)
@@ -43,7 +44,8 @@ def test_no_body_gets_a_500_and_refusals_store_nothing(client, body):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.dictionaries(st.sampled_from(["bbox", "category", "status", "since", "other"]), st.text(max_size=40),
+@given(query=st.dictionaries(st.sampled_from(["bbox", "category", "status", "since", "other"]),
+                             st.text(max_size=40) | st.datetimes().map(lambda d: d.isoformat() + "+05:00"),
                              max_size=4))
 def test_no_query_string_gets_a_500(client, query):
     response = client.get("/api/zones/bell-foundry/lights.geojson", query_string=query)
