@@ -189,3 +189,43 @@ def place(registry, lon, lat, zone_id=None):
         raise OutsideZone(f"The point ({lon}, {lat}) is not inside any zone we cover. Zones: {names}.",
                           field="geometry")
     return zone
+
+
+def read_boundary(path):
+    """One lon/lat (Multi)Polygon from any file GDAL reads: GeoJSON (a Feature, a FeatureCollection or a bare
+    geometry), GeoPackage, Shapefile... Other CRSs are reprojected to EPSG:4326; several polygons are unioned."""
+    import geopandas
+
+    try:
+        frame = geopandas.read_file(path)
+    except (OSError, RuntimeError, ValueError) as e:
+        raise MapperError(f"Cannot read the boundary file {path}: {str(e).split('; ')[0]}",
+                          field="boundary") from None
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.empty:
+        raise MapperError(f"The boundary file {path} has no geometry.", field="boundary")
+    if frame.crs is None:
+        # Without a CRS only lon/lat is a safe guess; metres would land the zone somewhere in the ocean.
+        min_x, min_y, max_x, max_y = frame.total_bounds
+        if not (-180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
+            raise MapperError(f"The boundary file {path} has no CRS and its coordinates are not lon/lat.",
+                              field="boundary")
+    elif not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    return polygonal(frame.geometry.union_all(), f"The boundary file {path}")
+
+
+def overlapping_zones(registry, zone_ids=None):
+    """``(zone id, other zone id, overlap in m²)`` for zones whose boundaries share area; a point there would go
+    to whichever zone is listed first. ``zone_ids`` limits the pairs to those involving these zones."""
+    zones = list(registry)
+    found = []
+    for position, zone in enumerate(zones):
+        for other in zones[position + 1:]:
+            if zone_ids is not None and zone.id not in zone_ids and other.id not in zone_ids:
+                continue
+            if zone.boundary.intersects(other.boundary):
+                area = geometry_to_metres(zone.boundary.intersection(other.boundary)).area
+                if area >= 1:
+                    found.append((zone.id, other.id, round(area, 1)))
+    return found
