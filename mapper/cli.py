@@ -1,6 +1,6 @@
 """The ``mapper`` command line: serve, import, check, demo and zones.
 
-Thin over the functions the web uses: every feature goes through ``mapper.intake.submit_many`` (so through the one
+Thin over the functions the web uses: every feature goes through ``mapper.intake.judge_many`` (so through the one
 validator), zones through ``mapper.zones`` and files through ``mapper.importers``. A bad input file, an unknown zone
 or layer, or a refused zone boundary is one line on stderr and exit code 2; refused rows are exit code 1.
 """
@@ -81,40 +81,22 @@ def serve(host, port, threads, data):
 # -- import --------------------------------------------------------------------------------------------------------
 
 
-class HeldWrites:
-    """Stands in for the store while ``submit_many`` judges every row, so that all-or-nothing can be decided after
-    the last row and the accepted features still reach the real store in one durable write."""
-
-    def __init__(self):
-        self.submissions = []
-
-    def append(self, zone, layer, submissions):
-        self.submissions.extend(submissions)
-        return []
-
-
 def judge(rows, layer, zone_id, resources, label=None):
-    """Validate ``(number, feature)`` rows with intake.submit_many; return (accepted submissions, refusals).
+    """Validate ``(number, feature)`` rows with intake.judge_many; return (accepted submissions, refusals).
 
     A ``label`` shows a progress bar on stderr.
     """
-    from mapper.intake import submit_many
-
-    held, refused = HeldWrites(), []
-
-    def refuse(position, error):
-        refused.append((rows[position][0], error.message))
+    from mapper.intake import judge_many
 
     def run(features):
-        submit_many(features, layer, zone_id, schema=resources.schema, zones=resources.zones(), store=held,
-                    on_error=refuse)
+        return judge_many(features, layer, zone_id, schema=resources.schema, zones=resources.zones())
 
     if label is None:
-        run(feature for _, feature in rows)
+        accepted, refused = run(feature for _, feature in rows)
     else:
         with click.progressbar(rows, label=label, file=click.get_text_stream("stderr")) as bar:
-            run(feature for _, feature in bar)
-    return held.submissions, refused
+            accepted, refused = run(feature for _, feature in bar)
+    return accepted, [(rows[position][0], error.message) for position, error in refused]
 
 
 @main.command("import")
@@ -174,8 +156,7 @@ def check(data):
     problems += [f"{path}:{line}: {message}" for path, line, message in structural]
     damaged = {path for path, _, _ in structural}
     counts = {}
-    # store.check() reports files, so this does too: the listing is the GeoJSON files backend's.
-    for zone_id, layer_name in resources.store.layers_on_disk():
+    for zone_id, layer_name in resources.store.layers():
         found, count = layer_problems(resources, registry, zone_id, layer_name, damaged)
         problems += found
         if count is not None:
@@ -193,7 +174,7 @@ def check(data):
 
 def layer_problems(resources, registry, zone_id, layer_name, damaged):
     """Problems of one layer file beyond its structure, and its feature count (None if it could not be read)."""
-    path = resources.store.layer_file(zone_id, layer_name).path
+    path = resources.store.location(zone_id, layer_name)
     if registry is not None and zone_id not in registry:
         return [f"{path}:1: zone {zone_id!r} is not in the zone registry"], None
     if layer_name not in resources.schema:

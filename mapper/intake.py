@@ -1,6 +1,6 @@
 """A submission's journey: validate -> zones -> store. The API, the forms, the CLI and the importers call this.
 
-Either every feature of a call is stored, or none is: validation and placing finish before the first write.
+Validation and placing finish before the first write, so a refused feature never leaves anything behind.
 """
 
 from mapper.validate import validate_feature
@@ -15,25 +15,23 @@ def submit(raw, layer_name, *, schema, zones, store, zone_id=None):
     return store.append(zone.id, layer.name, [submission])[0]
 
 
-def submit_many(raws, layer_name, zone_id, *, schema, zones, store, on_error=None):
-    """Validate many Features for one zone and store the good ones in one durable write.
+def judge_many(raws, layer_name, zone_id, *, schema, zones):
+    """Validate and place many Features for one zone without storing anything.
 
-    ``on_error(position, error)`` is called for each refused feature; without it the first error is raised and
-    nothing is stored. Returns the stored Features.
+    Returns ``(accepted submissions, refusals)`` where each refusal is ``(position, MapperError)``, so that a caller
+    can decide all-or-nothing after the last row.
     """
     from mapper.errors import MapperError
 
     layer = schema.layer(layer_name)
     zone = zones.get(zone_id)
-    accepted = []
+    accepted, refused = [], []
     for position, raw in enumerate(raws):
         try:
             submission = validate_feature(raw, layer)
             place(zones, submission.lon, submission.lat, zone.id)
         except MapperError as error:
-            if on_error is None:
-                raise
-            on_error(position, error)
+            refused.append((position, error))
             continue
         accepted.append(submission)
-    return store.append(zone.id, layer.name, accepted) if accepted else []
+    return accepted, refused

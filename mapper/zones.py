@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from mapper.crs import geometry_to_metres
-from mapper.durable import atomic_write, ensure_directory
+from mapper.durable import atomic_write, ensure_directory, locked
 from mapper.errors import MapperError, ZoneNotFound
 from mapper.schema import SLUG
 
@@ -156,12 +156,17 @@ def add_zone(registry, zone_id, name, boundary, properties=None):
     """Add a zone to a registry file and return the reloaded registry. Refuses duplicate ids."""
     if not isinstance(zone_id, str) or not SLUG.match(zone_id):
         raise MapperError(f"Zone id {zone_id!r} must be lower-case letters, digits and hyphens.", field="id")
-    if zone_id in registry:
-        raise MapperError(f"Zone {zone_id!r} already exists.", field="id", status=409, code="conflict")
-    zone = Zone(zone_id, name, polygonal(boundary), dict(properties or {}))
-    collection = registry.to_feature_collection()
-    collection["features"].append(_registry_feature(zone))
-    atomic_write(registry.path, json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8"))
+    if not isinstance(name, str) or not name.strip():
+        raise MapperError(f"Zone {zone_id!r} needs a name.", field="name")
+    zone = Zone(zone_id, name.strip(), polygonal(boundary), dict(properties or {}))
+    # Re-read under the lock so that two administrators adding zones at once both keep theirs.
+    with locked(Path(registry.path).with_name(f".{Path(registry.path).name}.lock"), exclusive=True):
+        current = load_zones(registry.path)
+        if zone_id in current:
+            raise MapperError(f"Zone {zone_id!r} already exists.", field="id", status=409, code="conflict")
+        collection = current.to_feature_collection()
+        collection["features"].append(_registry_feature(zone))
+        atomic_write(registry.path, json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8"))
     return load_zones(registry.path)
 
 

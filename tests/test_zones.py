@@ -95,3 +95,18 @@ def test_a_new_zone_appears_in_the_api_without_a_restart(client, data_dir):
     response = client.post("/api/reports", json={"type": "Feature", "properties": {"category": "out"},
                                                  "geometry": {"type": "Point", "coordinates": [-1.495, 52.705]}})
     assert response.status_code == 201 and response.get_json()["properties"]["zone"] == "test-zone"
+
+
+def test_add_zone_needs_a_name(tmp_path):
+    registry = open_registry(tmp_path / "zones.geojson", SHIPPED)
+    with pytest.raises(MapperError, match="needs a name"):
+        add_zone(registry, "nameless", "  ", box(-1.50, 52.70, -1.49, 52.71))
+    assert len(load_zones(tmp_path / "zones.geojson")) == 3
+
+
+def test_two_administrators_adding_zones_from_stale_registries_keep_both(tmp_path):
+    first = open_registry(tmp_path / "zones.geojson", SHIPPED)
+    second = load_zones(tmp_path / "zones.geojson")  # loaded before the first add, as another process would
+    add_zone(first, "zone-a", "Zone A", box(-1.50, 52.70, -1.49, 52.71))
+    add_zone(second, "zone-b", "Zone B", box(-1.48, 52.70, -1.47, 52.71))
+    assert load_zones(tmp_path / "zones.geojson").ids[-2:] == ["zone-a", "zone-b"]

@@ -1,4 +1,4 @@
-"""Foreign files -> raw GeoJSON Feature dicts, ready for the one validator (``mapper.intake.submit_many``).
+"""Foreign files -> raw GeoJSON Feature dicts, ready for the one validator (``mapper.intake.judge_many``).
 
 Readers only translate formats; they never decide what is acceptable. Each yields ``(row number, feature dict)``
 where the row number is what the person who made the file would look for: the spreadsheet row of a CSV (the header

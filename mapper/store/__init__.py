@@ -44,6 +44,14 @@ class Store(abc.ABC):
     def check(self):
         """Every problem found in every layer, as ``(path, line, message)`` tuples; empty when all is well."""
 
+    @abc.abstractmethod
+    def layers(self):
+        """Every (zone, layer) that holds data, including ones the registry or schema no longer knows."""
+
+    @abc.abstractmethod
+    def location(self, zone, layer):
+        """Where a layer lives, for messages to an administrator (a path, or a table name)."""
+
     def count(self, zone, layer):
         return len(self.query(zone, layer))
 

@@ -514,7 +514,10 @@ class GeoJSONFileStore(Store):
             return features
         return features.filter(bbox=bbox, where=where, since=since)
 
-    def layers_on_disk(self):
+    def location(self, zone, layer):
+        return str(self.layer_file(zone, layer).path)
+
+    def layers(self):
         """(zone, layer) for every layer file under the root."""
         if not self.root.is_dir():
             return []
@@ -523,7 +526,7 @@ class GeoJSONFileStore(Store):
 
     def check(self):
         problems = []
-        for zone, layer in self.layers_on_disk():
+        for zone, layer in self.layers():
             problems.extend(self.layer_file(zone, layer).problems())
         return problems
 
