@@ -88,3 +88,12 @@ class CorruptLayer(StoreError):
         self.line = line
         self.reason = reason
         super().__init__(f"{self.path}:{line}: {reason}")
+
+    def to_dict(self):
+        # Clients learn which layer is damaged and what to do, not where the server keeps its files.
+        from pathlib import Path
+
+        layer = f"{Path(self.path).parent.name}/{Path(self.path).stem}"
+        message = (f"The layer {layer} is damaged at line {self.line} ({self.reason}) and cannot be served until an "
+                   "administrator repairs it; `mapper check` lists the problem.")
+        return {"error": {"code": self.code, "message": message, "field": None}}

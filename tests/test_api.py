@@ -274,3 +274,14 @@ def test_layers_lists_categories_from_configuration(client):
     assert [c["id"] for c in layers["lights"]["categories"]] == [
         "out", "dim", "flickering", "day-burning", "damaged", "obscured", "dark-spot"]
     assert len(layers["assets"]["categories"]) == 10
+
+
+def test_a_damaged_layer_is_a_503_naming_the_layer_and_line_not_the_server_path(client, data_dir):
+    post(client, light())
+    path = data_dir / "bell-foundry" / "lights.geojson"
+    path.write_bytes(path.read_bytes().replace(b'"category":"out"', b'"category":out'))
+    before = path.read_bytes()
+    for response in (client.get(f"{URL}.geojson"), post(client, light())):
+        error = assert_error(response, 503, "corrupt_layer", mentions=["bell-foundry/lights", "line 2", "mapper check"])
+        assert str(data_dir) not in error["message"]
+    assert path.read_bytes() == before
