@@ -12,7 +12,8 @@ import numpy as np
 class FeatureSet:
     """Selected features of a layer: raw JSON lines plus aligned NumPy columns.
 
-    ``columns`` holds at least ``id``, ``lon``, ``lat``, ``category``, ``status`` and ``created`` arrays, aligned with
+    ``columns`` holds at least ``id``, ``lon``, ``lat`` (a point on the feature), ``min_lon`` ... ``max_lat`` (its
+    bounds), ``category``, ``status`` and ``created`` arrays, aligned with
     ``lines``. Filtering returns a new FeatureSet; nothing here mutates.
     """
 
@@ -47,7 +48,9 @@ class FeatureSet:
         mask = np.ones(len(self), dtype=bool)
         if bbox is not None:
             min_lon, min_lat, max_lon, max_lat = bbox
-            mask &= (self.lon >= min_lon) & (self.lon <= max_lon) & (self.lat >= min_lat) & (self.lat <= max_lat)
+            columns = self.columns  # a feature matches if its bounds overlap the box (a point: if it lies in it)
+            mask &= ((columns["max_lon"] >= min_lon) & (columns["min_lon"] <= max_lon)
+                     & (columns["max_lat"] >= min_lat) & (columns["min_lat"] <= max_lat))
         if since is not None:
             mask &= self.columns["created"] >= since
         for key, wanted in (where or {}).items():

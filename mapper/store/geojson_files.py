@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+from shapely.geometry import mapping, shape
 
 from mapper.durable import atomic_write, ensure_directory, fsync_directory, locked
 from mapper.errors import CorruptLayer, FeatureNotFound, StoreError
@@ -44,7 +45,8 @@ TAIL = b"\n]}\n"  # closes a collection with features
 EMPTY_TAIL = b"]}\n"  # closes an empty one, right after the header's newline
 PRIVATE_DIR = "_private"  # not a valid zone id, so it can never clash with one
 NO_INTENT = b" " * 64
-COLUMNS = {"id": object, "lon": float, "lat": float, "category": object, "status": object, "created": str}
+COLUMNS = {"id": object, "lon": float, "lat": float, "min_lon": float, "min_lat": float, "max_lon": float,
+           "max_lat": float, "category": object, "status": object, "created": str}
 
 
 def loads(line):
@@ -182,15 +184,15 @@ class LayerCache:
         if features is None:
             features = [loads(line) for line in lines]
         properties = [f.get("properties") or {} for f in features]
-        points = [_point(f.get("geometry")) for f in features]
+        points = [_position(f.get("geometry")) for f in features]
         ids = [p.get("id", f.get("id")) for p, f in zip(properties, features)]
         start = len(self.lines)
         self.lines.extend(lines)
         self.index.update(zip(ids, range(start, start + len(ids))))
         values = self.values
         values["id"].extend(ids)
-        values["lon"].extend(p[0] for p in points)
-        values["lat"].extend(p[1] for p in points)
+        for column, position in zip(("lon", "lat", "min_lon", "min_lat", "max_lon", "max_lat"), zip(*points)):
+            values[column].extend(position)
         values["category"].extend(p.get("category") for p in properties)
         values["status"].extend(p.get("status") for p in properties)
         values["created"].extend(p.get("created") or "" for p in properties)
@@ -203,12 +205,20 @@ class LayerCache:
         return FeatureSet(self.name, self.lines[:], self._arrays)
 
 
-def _point(geometry):
+def _position(geometry):
+    """(lon, lat, min lon, min lat, max lon, max lat): a point's own position; for lines and polygons a point on
+    them and their bounds. NaN for a geometry that cannot be read."""
     if isinstance(geometry, dict) and geometry.get("type") == "Point":
         coordinates = geometry.get("coordinates")
         if isinstance(coordinates, list) and len(coordinates) >= 2:
-            return coordinates[0], coordinates[1]
-    return np.nan, np.nan
+            lon, lat = coordinates[0], coordinates[1]
+            return lon, lat, lon, lat, lon, lat
+    try:
+        shaped = shape(geometry)
+        point = shaped.representative_point()
+        return (point.x, point.y, *shaped.bounds)
+    except Exception:  # anything a hand edit can leave; `mapper check` reports it
+        return (np.nan,) * 6
 
 
 class LayerFile:
@@ -456,16 +466,16 @@ class LayerFile:
             elif feature_id in seen:
                 found.append((str(self.path), number, f"the id {feature_id!r} appears twice"))
             seen.add(feature_id)
-            geometry = feature.get("geometry") or {}
-            if geometry.get("type") != "Point" or not _finite_pair(geometry.get("coordinates")):
-                found.append((str(self.path), number, "a geometry that is not a [lon, lat] Point"))
+            if not _readable_geometry(feature.get("geometry")):
+                found.append((str(self.path), number, "a geometry that is not valid GeoJSON"))
         return found
 
 
-def _finite_pair(coordinates):
-    return (isinstance(coordinates, list) and len(coordinates) >= 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-                    for v in coordinates[:2]))
+def _readable_geometry(geometry):
+    try:
+        return bool(np.isfinite(shape(geometry).bounds).all())
+    except Exception:  # the point of the check is to survive whatever a hand edit left
+        return False
 
 
 def _pwrite_all(fd, data, offset):
@@ -502,7 +512,7 @@ class GeoJSONFileStore(Store):
             features.append({
                 "type": "Feature",
                 "id": feature_id,
-                "geometry": {"type": "Point", "coordinates": [submission.lon, submission.lat]},
+                "geometry": mapping(submission.geometry),
                 "properties": properties,
             })
             if submission.private:

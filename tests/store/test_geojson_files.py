@@ -231,7 +231,7 @@ def test_check_reports_duplicate_ids_and_bad_geometries(root, store):
     path.write_text("\n".join(lines))
     problems = store.check()
     assert (str(path), 3, f"the id {first['id']!r} appears twice") in problems
-    assert (str(path), 3, "a geometry that is not a [lon, lat] Point") in problems
+    assert (str(path), 3, "a geometry that is not valid GeoJSON") in problems
 
 
 def test_unsafe_zone_or_layer_names_are_refused(store):
@@ -240,3 +240,14 @@ def test_unsafe_zone_or_layer_names_are_refused(store):
     for zone, layer in [("../etc", "lights"), (ZONE, "../../x"), (ZONE, "Lights"), ("", "lights")]:
         with pytest.raises(StoreError):
             store.query(zone, layer)
+
+
+def test_lines_and_polygons_are_stored_and_found_by_their_bounds(store):
+    from shapely.geometry import LineString
+
+    walk = Submission("lights", LineString([(-1.20, 52.76), (-1.19, 52.77)]), {"category": "out", "status": "open"})
+    (stored,) = store.append(ZONE, "lights", [walk])
+    assert stored["geometry"]["type"] == "LineString"
+    assert len(store.query(ZONE, "lights", bbox=(-1.195, 52.765, -1.194, 52.766))) == 1  # crosses the box
+    assert len(store.query(ZONE, "lights", bbox=(-1.18, 52.76, -1.17, 52.77))) == 0
+    assert store.check() == []
