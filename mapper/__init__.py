@@ -36,9 +36,10 @@ def create_app(config=None):
 
     Compress(app)
 
-    from mapper.web import api, pages
+    from mapper.web import api, pages, vendor
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(vendor.bp)
     logging.getLogger("mapper").setLevel(logging.INFO)
     return app

@@ -7,7 +7,7 @@ they know nothing of Flask. Later formats (xlsx, gpkg, shp, kml, gpx) register t
 from dataclasses import dataclass
 from typing import Callable
 
-from mapper.export import tabular
+from mapper.export import points, tabular
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ def _geojson(features, layer):
 FORMATS = {
     "geojson": Format("geojson", "application/geo+json", _geojson),
     "csv": Format("csv", "text/csv; charset=utf-8", tabular.write_csv),
+    "points": Format("points", "application/json", points.write_points),
 }
 
 

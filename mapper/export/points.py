@@ -1,0 +1,70 @@
+"""The compact columnar points format (``.points``) the zone map loads: one array per column, not one object per feature.
+
+Example for two lights::
+
+    {"layer": "lights", "count": 2, "fields": ["id", "lon", "lat", "category", "status"],
+     "categories": ["out", "dim", ...], "statuses": ["open"],
+     "id": ["3f2a...", "9b1c..."], "lon": [-1.187123, -1.186001], "lat": [52.773001, 52.774312],
+     "category": [0, 1], "status": [0, 0]}
+
+``lon``/``lat`` are WGS84 degrees in GeoJSON's order of meaning (not Leaflet's [lat, lon]), rounded to 6 decimals
+(about 10 cm). ``category`` and ``status`` hold positions in the ``categories`` and ``statuses`` lists: the layer's
+schema order first, then any value found in the data that the schema no longer lists. A 100,000-feature layer is
+built from the store's NumPy columns without parsing a single feature, and the map fetches each feature's details
+only when someone clicks it.
+"""
+
+import json
+
+import numpy as np
+
+FIELDS = ["id", "lon", "lat", "category", "status"]
+DECIMALS = 6
+
+
+def encode_labels(values, known):
+    """``(labels, codes)``: every distinct value as a position in ``labels``, ``known`` labels first.
+
+    >>> labels, codes = encode_labels(np.array(["dim", "out", None, "dim"], dtype=object), ["out", "dim"])
+    >>> labels, codes.tolist()
+    (['out', 'dim', ''], [1, 0, 2, 1])
+    """
+    values = np.asarray(values, dtype=object)
+    text = np.where(values == None, "", values).astype(str)  # noqa: E711  (elementwise None test)
+    distinct, inverse = np.unique(text, return_inverse=True)
+    labels = list(known)
+    position = {label: index for index, label in enumerate(labels)}
+    for value in distinct.tolist():
+        if value not in position:
+            position[value] = len(labels)
+            labels.append(value)
+    remap = np.array([position[value] for value in distinct.tolist()], dtype=np.int64)
+    return labels, remap[inverse.reshape(-1)] if len(text) else np.zeros(0, dtype=np.int64)
+
+
+def points_document(features, layer):
+    """The columnar document of a FeatureSet as a dict of plain lists; rows without a finite point are left out."""
+    columns = features.columns
+    lon = np.asarray(columns["lon"], dtype=float)
+    lat = np.asarray(columns["lat"], dtype=float)
+    drawable = np.isfinite(lon) & np.isfinite(lat)
+    categories, category_codes = encode_labels(columns["category"][drawable], layer.category_ids)
+    statuses, status_codes = encode_labels(columns["status"][drawable], layer.statuses)
+    return {
+        "layer": layer.name,
+        "count": int(drawable.sum()),
+        "fields": FIELDS,
+        "categories": categories,
+        "statuses": statuses,
+        "id": [str(value) for value in columns["id"][drawable].tolist()],
+        "lon": np.round(lon[drawable], DECIMALS).tolist(),
+        "lat": np.round(lat[drawable], DECIMALS).tolist(),
+        "category": category_codes.tolist(),
+        "status": status_codes.tolist(),
+    }
+
+
+def write_points(features, layer):
+    """The ``.points`` body as compact UTF-8 JSON bytes."""
+    document = points_document(features, layer)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")

@@ -1,0 +1,292 @@
+"""The zone map page as a Folium document: boundary, point layers, legend and layer control. Knows nothing of Flask.
+
+The page carries no features. Each point layer is a small element holding the URL of its compact ``.points`` JSON
+(see :mod:`mapper.export.points`); ``mapper/static/js/zone-map.js`` fetches it, clusters it in the browser and
+fetches a feature's details only when it is clicked. So the HTML is the same size for 10 or 100,000 features, and
+it can be cached per zone.
+
+Coordinates: zones and the store are GeoJSON ``[lon, lat]``; Leaflet and Folium take ``[lat, lon]``. Every
+conversion below says which way it goes.
+"""
+
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from mapper.schema import Layer as LayerSchema
+from mapper.zones import Zone
+
+# Status is shown by shape as well as colour, so colour is never the only cue: by position in the layer's statuses.
+STATUS_LOOKS = ("filled", "ring", "dashed")
+LOOK_DESCRIPTIONS = {"filled": "solid marker", "ring": "outline only", "dashed": "dashed outline"}
+MIN_ZOOM, MAX_ZOOM = 10, 19  # a town to a doorstep
+
+
+def _check_url(value, name):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty URL string, not {value!r}")
+    return value
+
+
+def _check_links(links, name):
+    links = tuple(links)
+    for link in links:
+        if not (isinstance(link, tuple) and len(link) == 2 and isinstance(link[0], str) and link[0]):
+            raise ValueError(f"each of {name} must be a (name, url) pair, not {link!r}")
+        _check_url(link[1], f"the URL of {link[0]!r} in {name}")
+    return links
+
+
+@dataclass(frozen=True)
+class Assets:
+    """The scripts and stylesheets the page loads, each a ``(name, url)`` pair, in load order."""
+
+    scripts: tuple
+    stylesheets: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "scripts", _check_links(self.scripts, "scripts"))
+        object.__setattr__(self, "stylesheets", _check_links(self.stylesheets, "stylesheets"))
+
+
+@dataclass(frozen=True)
+class PointSource:
+    """Where a point layer's data comes from: ``points_url`` answers the columnar JSON; a feature's details are at
+    ``feature_url_prefix`` + its id."""
+
+    layer: LayerSchema
+    points_url: str
+    feature_url_prefix: str
+
+    def __post_init__(self):
+        if not isinstance(self.layer, LayerSchema):
+            raise TypeError(f"layer must be a mapper.schema.Layer, not {self.layer!r}")
+        _check_url(self.points_url, "points_url")
+        _check_url(self.feature_url_prefix, "feature_url_prefix")
+
+
+def marker_kind(layer):
+    """Letter symbols where the layer's categories define them (assets), plain circles otherwise (lights)."""
+    return "symbol" if any(category.symbol for category in layer.categories) else "circle"
+
+
+def status_looks(layer):
+    """``[(status, label, look)]`` for the statuses a visitor can see."""
+    return [(status, status.replace("-", " ").capitalize(), STATUS_LOOKS[position % len(STATUS_LOOKS)])
+            for position, status in enumerate(layer.statuses) if status in layer.public_statuses]
+
+
+class ZonePage(Figure):
+    """The HTML document: language, title, heading, then the map and whatever its elements add."""
+
+    _template = Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>{{ this.title|e }}</title>\n"
+        "{{ this.header.render(**kwargs) }}\n"
+        "</head>\n"
+        '<body class="zone-map-page">\n'
+        '<header class="site"><a href="{{ this.home_url|e }}">People Zones map</a></header>\n'
+        '<div class="zone-heading"><h1>{{ this.heading|e }}</h1>'
+        "{% if this.subtitle %}<p>{{ this.subtitle|e }}</p>{% endif %}</div>\n"
+        '<main class="zone-map">\n'
+        "<noscript><p>The map needs JavaScript. The data is also available to download from the "
+        '<a href="{{ this.home_url|e }}">list of zones</a>.</p></noscript>\n'
+        "{{ this.html.render(**kwargs) }}\n"
+        "</main>\n"
+        "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n"
+        "</body>\n</html>\n"
+    )
+
+    def __init__(self, title, heading, home_url, subtitle=""):
+        super().__init__()
+        for name, value in (("title", title), ("heading", heading)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be non-empty text, not {value!r}")
+        self.title, self.heading, self.subtitle = title, heading, subtitle or ""
+        self.home_url = _check_url(home_url, "home_url")
+        # Figure adds an http-equiv charset meta; the template declares <meta charset> itself.
+        self.header._children.pop("meta_http", None)
+
+
+class ZoneMap(folium.Map):
+    """A Folium map that loads only the given assets instead of Folium's CDN defaults (Leaflet, jQuery, Bootstrap,
+    Font Awesome, awesome-markers), so the page works offline."""
+
+    def __init__(self, assets, tiles_url, tiles_attribution, **kwargs):
+        if not isinstance(assets, Assets):
+            raise TypeError(f"assets must be an Assets, not {assets!r}")
+        _check_url(tiles_url, "tiles_url")
+        if not isinstance(tiles_attribution, str) or not tiles_attribution.strip():
+            raise ValueError(f"tiles_attribution must be non-empty text, not {tiles_attribution!r}")
+        super().__init__(tiles=None, **kwargs)
+        # Instance lists: Folium's class-level lists are shared, and add_js_link mutates them.
+        self.default_js = list(assets.scripts)
+        self.default_css = list(assets.stylesheets)
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution, name="Street map", max_zoom=MAX_ZOOM,
+                         control=False).add_to(self)
+
+    def render(self, **kwargs):
+        super().render(**kwargs)
+        # Folium's map header sets user-scalable=no, which stops people zooming the page (WCAG 1.4.4), and styles
+        # html/body; map.css sizes the map instead.
+        self.get_root().header.add_child(Element(""), name=self.get_name())
+
+
+class ZoneBoundary(folium.GeoJson):
+    """The zone's outline (GeoJSON, [lon, lat]), drawn under the points and never catching their clicks."""
+
+    def __init__(self, zone):
+        if not isinstance(zone, Zone):
+            raise TypeError(f"zone must be a mapper.zones.Zone, not {zone!r}")
+        super().__init__(
+            zone.to_feature(), name=f"{zone.name} boundary", overlay=True, control=True, interactive=False,
+            style_function=lambda feature: {"color": "#1d3557", "weight": 3, "dashArray": "8 4",
+                                            "fill": True, "fillColor": "#1d3557", "fillOpacity": 0.04})
+
+
+class PointLayer(Layer):
+    """One layer's features, loaded from its ``.points`` URL and clustered in the browser by zone-map.js.
+
+    It is a Folium ``Layer``, so the LayerControl lists it and can switch it on and off.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.peopleZones.pointLayer({{ this.options|tojavascript }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, source, show=True):
+        if not isinstance(source, PointSource):
+            raise TypeError(f"source must be a PointSource, not {source!r}")
+        layer = source.layer
+        super().__init__(name=layer.title, overlay=True, control=True, show=show)
+        self._name = "PointLayer"
+        self.layer = layer
+        self.options = {
+            "layer": layer.name,
+            "title": layer.title,
+            "pointsUrl": source.points_url,
+            "featureUrlPrefix": source.feature_url_prefix,
+            "marker": marker_kind(layer),
+            "categories": [{"id": c.id, "label": c.label, "colour": c.colour, "symbol": c.symbol}
+                           for c in layer.categories],
+            "statuses": [{"id": status, "label": label, "look": look} for status, label, look in status_looks(layer)],
+            # What a popup shows, in order; category is its title, private properties are never in the store's
+            # public answer anyway.
+            "fields": [{"name": p.name, "label": p.name.replace("_", " ").capitalize(), "type": p.type}
+                       for p in layer.properties.values() if not p.private and p.name != "category"],
+        }
+
+
+class Legend(MacroElement):
+    """The key to every layer's categories and statuses, as real text in a collapsible control on the map."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <details class="map-legend" id="{{ this.get_name() }}" open>
+          <summary>Legend</summary>
+          <p class="map-status" role="status" aria-live="polite"></p>
+          {% for section in this.sections %}
+          <section aria-labelledby="{{ this.get_name() }}-{{ section.layer }}">
+            <h2 id="{{ this.get_name() }}-{{ section.layer }}">{{ section.title|e }}</h2>
+            <ul class="legend-categories">
+            {% for category in section.categories %}
+              <li data-category="{{ category.id|e }}">{{ this.swatch(section.marker, category.colour, category.symbol, "filled") }}
+                <span>{{ category.label|e }}</span></li>
+            {% endfor %}
+            </ul>
+            <ul class="legend-statuses">
+            {% for status, label, look in section.statuses %}
+              <li data-status="{{ status|e }}">{{ this.swatch(section.marker, "#555555", "", look) }}
+                <span>{{ label|e }}: {{ this.look_descriptions[look]|e }}</span></li>
+            {% endfor %}
+            </ul>
+          </section>
+          {% endfor %}
+          <p class="legend-clusters"><span class="pz-cluster pz-cluster--legend" aria-hidden="true"><span>12</span></span>
+            <span>A group of nearby features and how many: select it to zoom in.</span></p>
+        </details>
+        {% endmacro %}
+
+        {% macro script(this, kwargs) %}
+            L.peopleZones.legend({{ this.get_name()|tojson }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    look_descriptions = LOOK_DESCRIPTIONS
+
+    def __init__(self, layers):
+        super().__init__()
+        self._name = "Legend"
+        layers = list(layers)
+        if not layers or not all(isinstance(layer, LayerSchema) for layer in layers):
+            raise ValueError(f"layers must be a non-empty list of mapper.schema.Layer, not {layers!r}")
+        self.sections = [{"layer": layer.name, "title": layer.title, "marker": marker_kind(layer),
+                          "categories": layer.categories, "statuses": status_looks(layer)} for layer in layers]
+
+    @staticmethod
+    def swatch(marker, colour, symbol, look):
+        """A small inline SVG matching how the map draws a feature; decorative, as the text beside it says it all."""
+        colour = colour if colour.startswith("#") and len(colour) in (4, 7) and colour[1:].isalnum() else "#636363"
+        fill = colour if look == "filled" else "#ffffff"
+        dash = ' stroke-dasharray="3 2"' if look == "dashed" else ""
+        width = 1.5 if look == "filled" else 2.5
+        if marker == "symbol":
+            letter = symbol[:1] if symbol[:1].isalnum() else ""
+            text_colour = "#ffffff" if look == "filled" else colour
+            shape = (f'<rect x="1.5" y="1.5" width="17" height="17" rx="4" fill="{fill}" stroke="{colour}" '
+                     f'stroke-width="{width}"{dash}/>'
+                     f'<text x="10" y="14.5" text-anchor="middle" font-size="12" font-weight="700" '
+                     f'fill="{text_colour}">{letter}</text>')
+        else:
+            shape = f'<circle cx="10" cy="10" r="7" fill="{fill}" stroke="{colour}" stroke-width="{width}"{dash}/>'
+        return (f'<svg class="legend-swatch" width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" '
+                f'focusable="false">{shape}</svg>')
+
+
+def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_url):
+    """The whole zone map page as an HTML string.
+
+    Parameters
+    ----------
+    zone : mapper.zones.Zone
+    sources : list of PointSource
+        One per point layer, in drawing order (later ones on top).
+    assets : Assets
+        Leaflet, supercluster, zone-map.js and the stylesheets, local or CDN as the deployment decides.
+    tiles_url, tiles_attribution : str
+        The base map tiles (an XYZ template) and their attribution HTML.
+    home_url : str
+        The list of zones.
+    """
+    if not isinstance(zone, Zone):
+        raise TypeError(f"zone must be a mapper.zones.Zone, not {zone!r}")
+    sources = list(sources)
+    if not all(isinstance(source, PointSource) for source in sources):
+        raise TypeError(f"sources must be PointSource objects, not {sources!r}")
+    titles = ", ".join(source.layer.title.lower() for source in sources)
+    page = ZonePage(title=f"{zone.name} map – People Zones", heading=f"{zone.name}: {titles}" if titles else zone.name,
+                    subtitle=zone.properties.get("council", ""), home_url=home_url)
+    centre_lat, centre_lon = zone.centre  # Zone.centre is already Leaflet's (lat, lon)
+    # minZoom/maxZoom go to Leaflet as they are; they also bound the clustering in zone-map.js.
+    fmap = ZoneMap(assets, tiles_url, tiles_attribution, location=[centre_lat, centre_lon], zoom_start=15,
+                   control_scale=True, minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
+    page.add_child(fmap)
+    ZoneBoundary(zone).add_to(fmap)
+    for source in sources:
+        PointLayer(source).add_to(fmap)
+    Legend([source.layer for source in sources]).add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    min_lon, min_lat, max_lon, max_lat = zone.bbox  # GeoJSON order...
+    fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])  # ...to Leaflet's [[south, west], [north, east]]
+    return page.render()

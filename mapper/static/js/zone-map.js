@@ -1,0 +1,345 @@
+/*
+ * People Zones map: point layers fed by the compact columnar ".points" JSON, clustered in the browser, with
+ * details fetched on click; and the legend control. Plain ES5 on top of Leaflet and supercluster (no bundler).
+ *
+ * Why supercluster and not Leaflet.markercluster: in Chromium on this project's machine, 100,000 points took
+ * ~1.6-1.8 s with markercluster (chunkedLoading, one L.Marker per point created up front) against ~0.4 s with
+ * supercluster (index built once; only the clusters and points in view become Leaflet markers, a few hundred at
+ * most). Because clustering runs up to the map's last zoom, what is drawn stays bounded at every zoom, so every
+ * marker can be a real, keyboard-focusable DOM element.
+ *
+ * Coordinates: the .points JSON and supercluster use GeoJSON order [lon, lat]; Leaflet takes [lat, lon].
+ * User text reaches the page only through textContent, never innerHTML.
+ */
+/* global L, Supercluster */
+(function () {
+  'use strict';
+
+  var COLOUR = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
+  var SYMBOL = /^[A-Za-z0-9]$/;
+  var GREY = '#636363';
+  var MAX_LISTED = 20;
+
+  function safeColour(value) {
+    return COLOUR.test(value || '') ? value : GREY;
+  }
+
+  function byId(list) {
+    var out = {};
+    (list || []).forEach(function (item) { out[item.id] = item; });
+    return out;
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  // A link only for http(s) URLs, so that javascript: or data: URLs from a submission never become clickable.
+  function safeLink(value) {
+    var url;
+    try { url = new URL(String(value)); } catch (error) { return element('span', null, value); }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') { return element('span', null, value); }
+    var link = element('a', null, value);
+    link.href = url.href;
+    link.rel = 'noopener nofollow';
+    return link;
+  }
+
+  function formatDate(value) {
+    var date = new Date(value);
+    if (isNaN(date.getTime())) { return String(value); }
+    return date.toLocaleDateString('en-GB', {day: 'numeric', month: 'long', year: 'numeric'});
+  }
+
+  // Static, validated pieces only (colours and letters from the layer configuration): never user text.
+  function markerHtml(kind, colour, symbol, look) {
+    var filled = look === 'filled';
+    var fill = filled ? colour : '#ffffff';
+    var dash = look === 'dashed' ? ' stroke-dasharray="4 3"' : '';
+    var width = filled ? 1.5 : 3;
+    if (kind === 'symbol') {
+      return '<svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
+        '<rect x="2" y="2" width="20" height="20" rx="5" fill="' + fill + '" stroke="' +
+        (filled ? '#ffffff' : colour) + '" stroke-width="' + width + '"' + dash + '/>' +
+        '<text x="12" y="16.5" text-anchor="middle" font-size="13" font-weight="700" font-family="sans-serif" fill="' +
+        (filled ? '#ffffff' : colour) + '">' + (SYMBOL.test(symbol || '') ? symbol : '') + '</text></svg>';
+    }
+    return '<svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true" focusable="false">' +
+      '<circle cx="9" cy="9" r="6.5" fill="' + fill + '" stroke="' + (filled ? '#ffffff' : colour) +
+      '" stroke-width="' + width + '"' + dash + '/></svg>';
+  }
+
+  var PointLayer = L.Layer.extend({
+    options: {
+      clusterRadius: 60,   // pixels
+      pointsUrl: null,
+      featureUrlPrefix: null,
+      marker: 'circle',
+      categories: [],
+      statuses: [],
+      fields: []
+    },
+
+    initialize: function (options) {
+      L.setOptions(this, options);
+      this._group = L.layerGroup();
+      this._index = null;
+      this._loading = null;
+      this._icons = {};
+      this._categories = byId(this.options.categories);
+      this._statuses = byId(this.options.statuses);
+      this.count = null;
+    },
+
+    getEvents: function () {
+      return {moveend: this._draw};
+    },
+
+    onAdd: function (map) {
+      this._group.addTo(map);
+      if (this._index) { this._draw(); } else { this._load(); }
+    },
+
+    onRemove: function (map) {
+      map.removeLayer(this._group);
+    },
+
+    _load: function () {
+      if (this._loading) { return this._loading; }
+      var self = this;
+      var map = this._map;
+      map.fire('pz:layerloading', {title: this.options.title});
+      this._loading = fetch(this.options.pointsUrl, {headers: {Accept: 'application/json'}, credentials: 'same-origin'})
+        .then(function (response) {
+          if (!response.ok) { throw new Error('the server answered ' + response.status); }
+          return response.json();
+        })
+        .then(function (data) {
+          self._data = data;
+          self._index = self._buildIndex(data, map);
+          self.count = data.count;
+          self._draw();
+          (self._map || map).fire('pz:layerload', {title: self.options.title, count: data.count});
+          self.fire('load', {count: data.count});
+        })
+        .catch(function (error) {
+          self._loading = null;
+          (self._map || map).fire('pz:layererror', {title: self.options.title, message: error.message});
+        });
+      return this._loading;
+    },
+
+    _buildIndex: function (data, map) {
+      var points = new Array(data.count);
+      for (var i = 0; i < data.count; i++) {
+        // GeoJSON order, as supercluster expects: [lon, lat]
+        points[i] = {type: 'Feature', properties: {i: i}, geometry: {type: 'Point', coordinates: [data.lon[i], data.lat[i]]}};
+      }
+      var index = new Supercluster({
+        radius: this.options.clusterRadius,
+        minZoom: Math.max(0, map.getMinZoom()),
+        // Cluster up to the last zoom so the number of markers drawn stays bounded, however dense the data.
+        maxZoom: map.getMaxZoom()
+      });
+      return index.load(points);
+    },
+
+    _draw: function () {
+      var map = this._map;
+      if (!map || !this._index) { return; }
+      var bounds = map.getBounds().pad(0.25);
+      var zoom = Math.round(map.getZoom());
+      var items = this._index.getClusters([
+        Math.max(-180, bounds.getWest()), Math.max(-85, bounds.getSouth()),
+        Math.min(180, bounds.getEast()), Math.min(85, bounds.getNorth())
+      ], zoom);
+      var markers = [];
+      for (var k = 0; k < items.length; k++) {
+        var item = items[k];
+        var position = item.geometry.coordinates;
+        var latlng = L.latLng(position[1], position[0]);   // [lon, lat] -> Leaflet [lat, lon]
+        markers.push(item.properties.cluster ? this._clusterMarker(item, latlng) : this._pointMarker(item.properties.i, latlng));
+      }
+      this._group.clearLayers();
+      for (var m = 0; m < markers.length; m++) { this._group.addLayer(markers[m]); }
+    },
+
+    _describe: function (i) {
+      var data = this._data;
+      var categoryId = data.categories[data.category[i]];
+      var statusId = data.statuses[data.status[i]];
+      var category = this._categories[categoryId] || {id: categoryId, label: categoryId || 'Uncategorised', colour: GREY};
+      var status = this._statuses[statusId] || {id: statusId, label: statusId, look: 'ring'};
+      return {category: category, status: status};
+    },
+
+    _icon: function (category, status) {
+      var key = category.id + '|' + status.id;
+      if (!this._icons[key]) {
+        var size = this.options.marker === 'symbol' ? 24 : 18;
+        this._icons[key] = L.divIcon({
+          className: 'pz-point pz-point--' + this.options.marker,
+          html: markerHtml(this.options.marker, safeColour(category.colour), category.symbol, status.look),
+          iconSize: [size, size]
+        });
+      }
+      return this._icons[key];
+    },
+
+    _pointMarker: function (i, latlng) {
+      var described = this._describe(i);
+      var marker = L.marker(latlng, {
+        icon: this._icon(described.category, described.status),
+        keyboard: true,
+        title: described.category.label + ' (' + described.status.label + ')'
+      });
+      marker.on('click', function () { this._openDetails(i, latlng); }, this);
+      return marker;
+    },
+
+    _clusterMarker: function (cluster, latlng) {
+      var count = cluster.properties.point_count;
+      var size = Math.round(28 + 6 * Math.log(count) / Math.LN10);
+      var marker = L.marker(latlng, {
+        icon: L.divIcon({
+          className: 'pz-cluster pz-cluster--' + this.options.marker,
+          html: '<span>' + String(cluster.properties.point_count_abbreviated).replace(/[^0-9.k]/g, '') + '</span>',
+          iconSize: [size, size]
+        }),
+        keyboard: true,
+        title: count + ' ' + this.options.title.toLowerCase() + ': select to zoom in'
+      });
+      marker.on('click', function () { this._expand(cluster, latlng); }, this);
+      return marker;
+    },
+
+    _expand: function (cluster, latlng) {
+      var map = this._map;
+      var zoom = this._index.getClusterExpansionZoom(cluster.properties.cluster_id);
+      if (zoom <= map.getMaxZoom() && zoom > map.getZoom()) {
+        map.setView(latlng, zoom);
+        return;
+      }
+      // Features too close to ever separate (the same lamp reported twice): list them instead.
+      var leaves = this._index.getLeaves(cluster.properties.cluster_id, MAX_LISTED);
+      var box = element('div', 'pz-popup');
+      box.appendChild(element('h3', null, cluster.properties.point_count + ' ' + this.options.title.toLowerCase() + ' here'));
+      var list = element('ul', 'pz-popup-list');
+      var self = this;
+      leaves.forEach(function (leaf) {
+        var i = leaf.properties.i;
+        var item = element('li');
+        var button = element('button', null, self._describe(i).category.label);
+        button.type = 'button';
+        button.addEventListener('click', function () { self._openDetails(i, latlng); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+      if (cluster.properties.point_count > leaves.length) {
+        box.appendChild(element('p', null, 'Showing the first ' + leaves.length + '.'));
+      }
+      L.popup({maxWidth: 320}).setLatLng(latlng).setContent(box).openOn(map);
+    },
+
+    _openDetails: function (i, latlng) {
+      var described = this._describe(i);
+      var id = this._data.id[i];
+      var box = element('div', 'pz-popup');
+      box.appendChild(element('h3', null, described.category.label));
+      var waiting = element('p', 'pz-popup-loading', 'Loading details…');
+      box.appendChild(waiting);
+      L.popup({maxWidth: 320}).setLatLng(latlng).setContent(box).openOn(this._map);
+      var fields = this.options.fields;
+      fetch(this.options.featureUrlPrefix + encodeURIComponent(id), {headers: {Accept: 'application/geo+json'}, credentials: 'same-origin'})
+        .then(function (response) {
+          if (response.status === 404) { throw new Error('This feature is no longer shown on the map.'); }
+          if (!response.ok) { throw new Error('Could not load the details (the server answered ' + response.status + ').'); }
+          return response.json();
+        })
+        .then(function (feature) {
+          box.removeChild(waiting);
+          box.appendChild(details(feature.properties || {}, fields, described.status.label));
+        })
+        .catch(function (error) {
+          waiting.textContent = error.message || 'Could not load the details.';
+        });
+    }
+  });
+
+  function details(properties, fields, statusLabel) {
+    var list = element('dl', 'pz-popup-details');
+    function add(label, value) {
+      list.appendChild(element('dt', null, label));
+      var cell = element('dd');
+      if (value instanceof Node) { cell.appendChild(value); } else { cell.textContent = String(value); }
+      list.appendChild(cell);
+    }
+    fields.forEach(function (field) {
+      var value = properties[field.name];
+      if (value === undefined || value === null || value === '') { return; }
+      if (field.type === 'url') {
+        add(field.label, safeLink(value));
+      } else if (field.type === 'phone') {
+        var link = element('a', null, value);
+        link.href = 'tel:' + String(value).replace(/[^0-9+]/g, '');
+        add(field.label, link);
+      } else if (field.type === 'boolean') {
+        add(field.label, value ? 'Yes' : 'No');
+      } else {
+        add(field.label, value);
+      }
+    });
+    add('Status', statusLabel);
+    if (properties.created) { add('Added', formatDate(properties.created)); }
+    if (properties.updated && properties.updated !== properties.created) { add('Updated', formatDate(properties.updated)); }
+    return list;
+  }
+
+  var Legend = L.Control.extend({
+    options: {position: 'bottomleft', element: null},
+
+    onAdd: function (map) {
+      var box = document.getElementById(this.options.element);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      // Open on wide screens; on a phone the legend would hide the map, so it starts folded (one tap opens it).
+      if (window.matchMedia && window.matchMedia('(max-width: 40rem)').matches) { box.open = false; }
+      this._status = box.querySelector('.map-status');
+      this._messages = {};
+      map.on('pz:layerloading pz:layerload pz:layererror', this._update, this);
+      return box;
+    },
+
+    onRemove: function (map) {
+      map.off('pz:layerloading pz:layerload pz:layererror', this._update, this);
+    },
+
+    _update: function (event) {
+      var text;
+      if (event.type === 'pz:layerloading') {
+        text = 'Loading ' + event.title.toLowerCase() + '…';
+      } else if (event.type === 'pz:layerload') {
+        text = event.title + ': ' + event.count.toLocaleString('en-GB') + ' on the map.';
+      } else {
+        text = 'Could not load ' + event.title.toLowerCase() + ': ' + event.message + '.';
+      }
+      this._messages[event.title] = text;
+      var all = [];
+      for (var title in this._messages) {
+        if (Object.prototype.hasOwnProperty.call(this._messages, title)) { all.push(this._messages[title]); }
+      }
+      this._status.textContent = all.join(' ');
+    }
+  });
+
+  L.peopleZones = {
+    PointLayer: PointLayer,
+    Legend: Legend,
+    pointLayer: function (options) { return new PointLayer(options); },
+    legend: function (elementId) { return new Legend({element: elementId}); }
+  };
+}());

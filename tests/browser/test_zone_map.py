@@ -1,0 +1,78 @@
+"""The zone map in real Chromium, offline: Leaflet, boundary, clusters, escaped popups, layer control, legend."""
+
+import pytest
+
+from tests.browser.conftest import XSS
+
+pytestmark = pytest.mark.browser
+
+
+def open_map(page, base_url, zone_id):
+    page.goto(f"{base_url}/zones/{zone_id}")
+    page.wait_for_function("() => window.L && L.peopleZones")
+    # The legend's live status says when every layer has loaded.
+    page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent.split('on the map').length > 2")
+
+
+def test_offline_zone_map_draws_boundary_clusters_and_legend(offline_page, live_server, tmp_path):
+    page = offline_page
+    open_map(page, live_server, "bell-foundry")
+    assert page.evaluate("typeof window.L.map") == "function"
+    assert page.locator("path.leaflet-interactive, .leaflet-overlay-pane svg path").count() >= 1  # the boundary
+    clusters = page.locator(".pz-cluster:not(.pz-cluster--legend)")
+    assert clusters.count() >= 1
+    counts = [int(text.replace("k", "000")) for text in clusters.all_inner_texts() if text.strip().isdigit()]
+    assert sum(counts) <= 3000 and counts
+    status = page.locator(".map-status").inner_text()
+    assert "Lighting faults and dark spots: 3,000 on the map." in status
+    assert page.locator(".map-legend").is_visible()
+    assert page.locator(".map-legend li[data-category='out']").inner_text().strip() == "Light out"
+    page.screenshot(path=str(tmp_path / "bell-foundry.png"))
+    assert page.errors == []
+    assert all("127.0.0.1" not in url for url in page.blocked)
+
+
+def test_clicking_a_cluster_zooms_in(offline_page, live_server):
+    page = offline_page
+    open_map(page, live_server, "bell-foundry")
+    before = page.evaluate("() => { for (const k in window) { if (k.startsWith('map_') && window[k] instanceof L.Map) return window[k].getZoom(); } }")
+    page.locator(".pz-cluster:not(.pz-cluster--legend)").first.click()
+    page.wait_for_function(f"() => {{ for (const k in window) {{ if (k.startsWith('map_') && window[k] instanceof L.Map) return window[k].getZoom() > {before}; }} }}")
+
+
+def test_popup_shows_hostile_text_literally(offline_page, live_server, tmp_path):
+    page = offline_page
+    open_map(page, live_server, "new-parks")
+    page.locator(".pz-point--circle").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.locator("dd").first.wait_for()
+    assert popup.locator("h3").inner_text() == "Damaged (exposed wiring, door open, column leaning)"
+    assert popup.locator("dd").first.inner_text() == XSS
+    assert popup.locator("img").count() == 0
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=str(tmp_path / "popup.png"))
+
+
+def test_asset_popup_links_only_http_websites(offline_page, live_server):
+    page = offline_page
+    open_map(page, live_server, "new-parks")
+    page.locator(".pz-point--symbol").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.locator("a[rel]").first.wait_for()
+    link = popup.locator("a[rel]").first
+    assert link.get_attribute("href") == "https://example.org/pantry?a=1&b=2"
+    assert link.get_attribute("rel") == "noopener nofollow"
+    assert popup.get_by_text(f"Pantry {XSS}", exact=True).count() == 1
+    assert page.evaluate("window.__xss") is None
+
+
+def test_layer_control_toggles_a_layer(offline_page, live_server):
+    page = offline_page
+    open_map(page, live_server, "new-parks")
+    assert page.locator(".pz-point--symbol").count() == 1
+    checkbox = page.get_by_role("checkbox", name="Community assets")
+    checkbox.uncheck()
+    assert page.locator(".pz-point--symbol").count() == 0
+    checkbox.check()
+    page.locator(".pz-point--symbol").first.wait_for()
+    assert page.locator(".pz-point--circle").count() == 1

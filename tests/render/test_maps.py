@@ -1,0 +1,153 @@
+"""mapper.render.maps: the zone map page carries the boundary, layers, legend and data URLs, but never features."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from mapper import create_app
+from mapper.render.maps import Assets, Legend, PointLayer, PointSource, ZonePage, zone_map_html
+from tests.render.populate import fill_lights
+
+TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+class Links(HTMLParser):
+    """Every script src and stylesheet href of a document."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.stylesheets = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.scripts.append(attrs["src"])
+        if tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
+            self.stylesheets.append(attrs["href"])
+
+
+def links_of(html):
+    parser = Links()
+    parser.feed(html)
+    return parser
+
+
+def sources(zone, schema):
+    return [PointSource(layer, f"/api/zones/{zone.id}/{layer.name}.points", f"/api/zones/{zone.id}/{layer.name}/")
+            for layer in schema]
+
+
+def render(zone, schema, assets):
+    return zone_map_html(zone, sources(zone, schema), assets=assets, tiles_url=TILES,
+                         tiles_attribution="© OpenStreetMap contributors", home_url="/")
+
+
+@pytest.fixture
+def bell_foundry_html(zones, schema, assets):
+    return render(zones.get("bell-foundry"), schema, assets)
+
+
+def test_page_has_language_title_and_heading(bell_foundry_html):
+    assert bell_foundry_html.startswith("<!DOCTYPE html>\n<html lang=\"en-GB\">")
+    assert "<title>Bell Foundry map – People Zones</title>" in bell_foundry_html
+    assert re.search(r"<h1>Bell Foundry: lighting faults and dark spots, community assets</h1>", bell_foundry_html)
+    # Folium's own viewport would stop people zooming the page.
+    assert "user-scalable=no" not in bell_foundry_html
+
+
+def test_boundary_is_drawn_in_geojson_order_and_fitted_in_leaflet_order(bell_foundry_html, zones):
+    zone = zones.get("bell-foundry")
+    lon, lat = zone.boundary.exterior.coords[0]
+    assert f"[{lon}, {lat}]" in bell_foundry_html  # GeoJSON [lon, lat] inside L.geoJson
+    min_lon, min_lat, max_lon, max_lat = zone.bbox
+    assert f"[[{min_lat}, {min_lon}], [{max_lat}, {max_lon}]]" in bell_foundry_html  # Leaflet [[S, W], [N, E]]
+
+
+def test_layer_control_lists_boundary_and_every_point_layer(bell_foundry_html, schema):
+    control = bell_foundry_html[bell_foundry_html.index("overlays :"):bell_foundry_html.index("L.control.layers")]
+    assert '"Bell Foundry boundary"' in control
+    for layer in schema:
+        assert re.search(rf'"{re.escape(layer.title)}" : point_layer_[0-9a-f]+,', control)
+
+
+def test_legend_names_every_category_and_status_in_text(bell_foundry_html, schema):
+    for layer in schema:
+        assert "<h2 id=\"legend_" in bell_foundry_html and f">{layer.title}</h2>" in bell_foundry_html
+        for category in layer.categories:
+            assert re.search(rf'<li data-category="{category.id}">.*?<span>{re.escape(category.label)}</span>',
+                             bell_foundry_html, re.S), category.id
+        if layer.name == "assets":
+            for category in layer.categories:
+                assert f">{category.symbol}</text>" in bell_foundry_html
+    assert "<span>Open: solid marker</span>" in bell_foundry_html
+
+
+def test_each_layer_fetches_its_points_url(bell_foundry_html, schema):
+    for layer in schema:
+        assert f'"pointsUrl": "/api/zones/bell-foundry/{layer.name}.points"' in bell_foundry_html
+        assert f'"featureUrlPrefix": "/api/zones/bell-foundry/{layer.name}/"' in bell_foundry_html
+
+
+def test_local_assets_only_no_external_scripts_or_stylesheets(bell_foundry_html):
+    links = links_of(bell_foundry_html)
+    assert links.scripts == ["/vendor/leaflet/dist/leaflet.js", "/vendor/supercluster/dist/sc.js",
+                             "/static/js/zone-map.js"]
+    assert links.stylesheets == ["/vendor/leaflet/dist/leaflet.css", "/static/css/map.css"]
+    for name in ("jquery", "bootstrap", "font-awesome", "fontawesome", "awesome-markers", "cdn.jsdelivr", "unpkg"):
+        assert name not in bell_foundry_html.lower()
+
+
+def test_text_from_configuration_is_escaped(zones, schema, assets):
+    zone = zones.get("new-parks")
+    zone = type(zone)(zone.id, 'New <b>Parks</b> & "Co"', zone.boundary, {"council": "<i>City</i>"})
+    html = render(zone, schema, assets)
+    assert "<b>Parks</b>" not in html and "New &lt;b&gt;Parks&lt;/b&gt; &amp; &#34;Co&#34;" in html
+    assert "<i>City</i>" not in html
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda layer: PointSource(layer, "", "/x/"), "points_url must be a non-empty URL string, not ''"),
+    (lambda layer: PointSource(layer, "/x.points", None), "feature_url_prefix must be a non-empty URL string"),
+    (lambda layer: PointSource("lights", "/x.points", "/x/"), "layer must be a mapper.schema.Layer, not 'lights'"),
+    (lambda layer: PointLayer("/x.points"), "source must be a PointSource, not '/x.points'"),
+    (lambda layer: Legend([]), "layers must be a non-empty list of mapper.schema.Layer, not []"),
+    (lambda layer: Assets(scripts=(("leaflet", "  "),), stylesheets=()), "the URL of 'leaflet' in scripts"),
+    (lambda layer: Assets(scripts=("leaflet.js",), stylesheets=()), "each of scripts must be a (name, url) pair"),
+    (lambda layer: ZonePage(title="", heading="x", home_url="/"), "title must be non-empty text, not ''"),
+])
+def test_bad_inputs_are_refused_naming_the_value(schema, make, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        make(schema.layer("lights"))
+
+
+def test_zone_map_html_refuses_a_zone_id_instead_of_a_zone(schema, assets):
+    with pytest.raises(TypeError, match="zone must be a mapper.zones.Zone, not 'bell-foundry'"):
+        zone_map_html("bell-foundry", [], assets=assets, tiles_url=TILES, tiles_attribution="x", home_url="/")
+
+
+def test_page_size_does_not_grow_with_features_and_carries_none(tmp_path):
+    """The regression the issue measured: one JS object per marker made 10,000 points 7.6 MB of HTML."""
+    empty = create_app({"DATA_DIR": tmp_path / "empty", "TESTING": True}).test_client().get("/zones/bell-foundry")
+    app = create_app({"DATA_DIR": tmp_path / "full", "TESTING": True})
+    stored = fill_lights(app.extensions["mapper"], "bell-foundry", 5000, seed=3)
+    full = app.test_client().get("/zones/bell-foundry")
+    assert empty.status_code == full.status_code == 200
+    assert len(full.data) == len(empty.data) < 40_000
+    html = full.get_data(as_text=True)
+    assert not any(feature["id"] in html for feature in stored[::50])
+    assert "L.marker(" not in html and "L.circleMarker(" not in html
+    lon, lat = stored[0]["geometry"]["coordinates"]
+    assert json.dumps(lon) not in html
+
+
+def test_cdn_mode_links_unpkg_at_the_pinned_versions(tmp_path):
+    from mapper.config import PROJECT_DIR
+
+    pinned = json.loads((PROJECT_DIR / "package.json").read_text())["dependencies"]
+    app = create_app({"DATA_DIR": tmp_path, "TESTING": True, "ASSETS": "cdn"})
+    links = links_of(app.test_client().get("/zones/bell-foundry").get_data(as_text=True))
+    assert f"https://unpkg.com/leaflet@{pinned['leaflet']}/dist/leaflet.js" in links.scripts
+    assert f"https://unpkg.com/supercluster@{pinned['supercluster']}/dist/supercluster.min.js" in links.scripts
+    assert f"https://unpkg.com/leaflet@{pinned['leaflet']}/dist/leaflet.css" in links.stylesheets
