@@ -15,8 +15,11 @@ only when someone clicks it.
 """
 
 import json
+import threading
+import weakref
 
 import numpy as np
+import pandas
 
 FIELDS = ["id", "lon", "lat", "category", "status"]
 DECIMALS = 6
@@ -29,17 +32,17 @@ def encode_labels(values, known):
     >>> labels, codes.tolist()
     (['out', 'dim', ''], [1, 0, 2, 1])
     """
-    values = np.asarray(values, dtype=object)
-    text = np.where(values == None, "", values).astype(str)  # noqa: E711  (elementwise None test)
-    distinct, inverse = np.unique(text, return_inverse=True)
+    # pandas' hash-based factorize is ~10x faster than sorting 100,000 strings with np.unique.
+    found_codes, found = pandas.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     labels = list(known)
     position = {label: index for index, label in enumerate(labels)}
-    for value in distinct.tolist():
+    found = ["" if pandas.isna(value) else str(value) for value in found]
+    for value in found:
         if value not in position:
             position[value] = len(labels)
             labels.append(value)
-    remap = np.array([position[value] for value in distinct.tolist()], dtype=np.int64)
-    return labels, remap[inverse.reshape(-1)] if len(text) else np.zeros(0, dtype=np.int64)
+    remap = np.array([position[value] for value in found], dtype=np.int64)
+    return labels, remap[found_codes] if len(found_codes) else np.zeros(0, dtype=np.int64)
 
 
 def points_document(features, layer):
@@ -64,7 +67,29 @@ def points_document(features, layer):
     }
 
 
+# Bodies of whole, unchanged layers, keyed by the identity of their (immutable) id column: the store hands out the
+# same arrays until the layer changes, and an entry goes as soon as its arrays are freed, so nothing stale is served.
+_bodies = {}
+_bodies_lock = threading.RLock()  # re-entrant: the weakref callback can run inside a locked block during GC
+
+
 def write_points(features, layer):
     """The ``.points`` body as compact UTF-8 JSON bytes."""
+    ids = features.columns["id"]
+    key = (id(ids), layer.name)
+    with _bodies_lock:
+        cached = _bodies.get(key)
+    if cached is not None and cached[0]() is ids:
+        return cached[1]
     document = points_document(features, layer)
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    reference = weakref.ref(ids, lambda dead: _forget(key, dead))
+    with _bodies_lock:
+        _bodies[key] = (reference, body)
+    return body
+
+
+def _forget(key, reference):
+    with _bodies_lock:
+        if key in _bodies and _bodies[key][0] is reference:
+            del _bodies[key]

@@ -157,6 +157,11 @@ class PointLayer(Layer):
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}
+            {#- Start the download while Leaflet is still loading; zone-map.js's fetch then takes it from here. #}
+            <link rel="preload" href="{{ this.options.pointsUrl|e }}" as="fetch" crossorigin="anonymous">
+        {% endmacro %}
+
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.peopleZones.pointLayer({{ this.options|tojavascript }});
         {% endmacro %}

@@ -153,3 +153,12 @@ def test_vendor_route_says_how_to_install_missing_files(tmp_path):
     client = create_app({"DATA_DIR": tmp_path, "VENDOR_DIR": tmp_path / "nothing", "TESTING": True}).test_client()
     response = client.get("/vendor/leaflet/dist/leaflet.js")
     assert response.status_code == 404 and "npm ci" in response.get_data(as_text=True)
+
+
+def test_points_are_never_stale_after_an_append(app, client, stored):
+    """The writer caches whole-layer bodies by the identity of the store's columns; an append must show at once."""
+    first = client.get("/api/zones/bell-foundry/lights.points").get_json()
+    assert client.get("/api/zones/bell-foundry/lights.points").get_json() == first
+    added = submit(app.extensions["mapper"], "lights", point_feature(*INSIDE["bell-foundry"], category="flickering"))
+    second = client.get("/api/zones/bell-foundry/lights.points").get_json()
+    assert second["count"] == first["count"] + 1 and second["id"][-1] == added["id"]

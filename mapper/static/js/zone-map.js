@@ -112,7 +112,8 @@
       var self = this;
       var map = this._map;
       map.fire('pz:layerloading', {title: this.options.title});
-      this._loading = fetch(this.options.pointsUrl, {headers: {Accept: 'application/json'}, credentials: 'same-origin'})
+      // Same mode and credentials as the page's <link rel="preload">, so the browser reuses that download.
+      this._loading = fetch(this.options.pointsUrl, {mode: 'cors', credentials: 'same-origin'})
         .then(function (response) {
           if (!response.ok) { throw new Error('the server answered ' + response.status); }
           return response.json();
