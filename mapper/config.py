@@ -44,6 +44,7 @@ def defaults():
         ],
         "COMPRESS_MIN_SIZE": 1024,
         "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_ALGORITHM_STREAMING": ["gzip"],  # vendor JS/CSS are sent as files: gzip them too
         "COMPRESS_LEVEL": 5,
     }
 
