@@ -81,15 +81,19 @@ def serve(host, port, threads, data):
 # -- import --------------------------------------------------------------------------------------------------------
 
 
-def judge(rows, layer, zone_id, resources, label=None):
+def judge(rows, layer, zone_id, resources, label=None, status=None):
     """Validate ``(number, feature)`` rows with intake.judge_many; return (accepted submissions, refusals).
 
-    A ``label`` shows a progress bar on stderr.
+    A ``label`` shows a progress bar on stderr. Imports are an administrator's, so they are stored with the layer's
+    first open status (assets are published at once) unless ``status`` says otherwise.
     """
     from mapper.intake import judge_many
 
+    schema_layer = resources.schema.layer(layer)
+    status = status or (schema_layer.open_statuses or (schema_layer.initial_status,))[0]
+
     def run(features):
-        return judge_many(features, layer, zone_id, schema=resources.schema, zones=resources.zones())
+        return judge_many(features, layer, zone_id, schema=resources.schema, zones=resources.zones(), status=status)
 
     if label is None:
         accepted, refused = run(feature for _, feature in rows)
@@ -103,9 +107,11 @@ def judge(rows, layer, zone_id, resources, label=None):
 @click.option("--zone", "zone_id", required=True, help="Zone id, e.g. new-parks (see `mapper zones list`).")
 @click.option("--layer", "layer_name", required=True, help="Layer name, e.g. lights or assets.")
 @click.option("--skip-invalid", is_flag=True, help="Store the rows that pass and report the others.")
+@click.option("--status", default=None, help="Status to give every feature (default: the layer's first open one, "
+                                             "so imported assets are published).")
 @data_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_file(zone_id, layer_name, skip_invalid, data, file):
+def import_file(zone_id, layer_name, skip_invalid, status, data, file):
     """Import FILE (GeoJSON, or CSV with lon/lat or easting/northing columns) into a zone's layer.
 
     Every row is validated as the API validates a report. By default nothing is stored if any row is refused.
@@ -119,7 +125,8 @@ def import_file(zone_id, layer_name, skip_invalid, data, file):
     rows = list(reader.read_features(file, layer))
     if not rows:
         raise Refused(f"{file} has no {reader.UNIT}s to import.")
-    accepted, refused = judge(rows, layer.name, zone.id, resources, f"Validating {plural(len(rows), reader.UNIT)}")
+    accepted, refused = judge(rows, layer.name, zone.id, resources, f"Validating {plural(len(rows), reader.UNIT)}",
+                              status=status)
     for number, message in refused[:MAX_LISTED]:
         click.echo(f"{file}: {reader.UNIT} {number}: {message}", err=True)
     if len(refused) > MAX_LISTED:
@@ -128,7 +135,7 @@ def import_file(zone_id, layer_name, skip_invalid, data, file):
         hint = "" if skip_invalid else " Fix them, or use --skip-invalid to store the others."
         click.echo(f"Nothing imported: {len(refused)} of {plural(len(rows), reader.UNIT)} refused.{hint}", err=True)
         raise click.exceptions.Exit(1)
-    stored = resources.store.append(zone.id, layer.name, accepted)
+    stored = resources.store.append(zone.id, layer.name, accepted, ref_prefix=zone.ref_prefix)
     skipped = f"; skipped {plural(len(refused), 'refused ' + reader.UNIT)}" if refused else ""
     click.echo(f"Imported {plural(len(stored), 'feature')} into {zone.id}/{layer.name}{skipped}.")
 
@@ -245,7 +252,9 @@ def demo(data, force):
         for name, (accepted, refused) in judged.items():
             if refused:
                 raise Refused(f"demo {zone_dir.name}/{name}: feature {refused[0][0]}: {refused[0][1]}")
-        added = {name: len(store.append(zone_dir.name, name, accepted)) for name, (accepted, _) in judged.items()}
+        prefix = resources.zones().get(zone_dir.name).ref_prefix
+        added = {name: len(store.append(zone_dir.name, name, accepted, ref_prefix=prefix))
+                 for name, (accepted, _) in judged.items()}
         click.echo(f"{zone_dir.name}: added " + ", ".join(f"{count} {name}" for name, count in added.items()) + ".")
 
 

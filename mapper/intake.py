@@ -9,17 +9,31 @@ from mapper.zones import place
 
 def submit(raw, layer_name, *, schema, zones, store, zone_id=None):
     """Validate one untrusted Feature, find (or check) its zone and store it; return the stored Feature."""
+    zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    return store.append(zone.id, layer.name, [submission], ref_prefix=zone.ref_prefix)[0]
+
+
+def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=None):
+    """:func:`submit` with a phone's idempotency key for one report: returns ``(feature, created)``.
+
+    A repeat of an earlier submission (a retry after a lost answer, an offline draft sent twice) returns the
+    earlier feature and ``created`` False, so each report is stored exactly once.
+    """
+    zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    return store.append_once(zone.id, layer.name, submission, key=client_id, ref_prefix=zone.ref_prefix)
+
+
+def _prepare(raw, layer_name, schema, zones, zone_id):
     layer = schema.layer(layer_name)
     submission = validate_feature(raw, layer)
-    zone = place(zones, submission.lon, submission.lat, zone_id)
-    return store.append(zone.id, layer.name, [submission])[0]
+    return place(zones, submission.lon, submission.lat, zone_id), layer, submission
 
 
-def judge_many(raws, layer_name, zone_id, *, schema, zones):
+def judge_many(raws, layer_name, zone_id, *, schema, zones, status=None):
     """Validate and place many Features for one zone without storing anything.
 
     Returns ``(accepted submissions, refusals)`` where each refusal is ``(position, MapperError)``, so that a caller
-    can decide all-or-nothing after the last row.
+    can decide all-or-nothing after the last row. ``status`` is a trusted caller's (an administrator's import).
     """
     from mapper.errors import MapperError
 
@@ -28,7 +42,7 @@ def judge_many(raws, layer_name, zone_id, *, schema, zones):
     accepted, refused = [], []
     for position, raw in enumerate(raws):
         try:
-            submission = validate_feature(raw, layer)
+            submission = validate_feature(raw, layer, status=status)
             place(zones, submission.lon, submission.lat, zone.id)
         except MapperError as error:
             refused.append((position, error))

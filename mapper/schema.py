@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 PROPERTY_TYPES = {"category", "text", "url", "phone", "email", "boolean", "integer", "number", "datetime"}
 # Set by the server on every feature; a client that sends them is told so.
-SERVER_PROPERTIES = ("id", "status", "zone", "created", "updated")
+SERVER_PROPERTIES = ("id", "ref", "status", "zone", "created", "updated", "confirmations", "photo",
+                     "location_approximate", "history")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -46,6 +47,7 @@ class Layer:
     public_statuses: tuple
     properties: dict = field(default_factory=dict)
     categories: tuple = ()
+    open_statuses: tuple = ()  # statuses that still need action; duplicate checks offer only these
 
     def category(self, category_id):
         for category in self.categories:
@@ -121,6 +123,10 @@ def _layer(name, spec, path):
     initial = spec.get("initial_status", statuses[0])
     if initial not in statuses:
         raise ValueError(f"{path}: layer {name!r} initial_status {initial!r} is not one of its statuses")
+    for key in ("public_statuses", "open_statuses"):
+        unknown = set(spec.get(key, ())) - set(statuses)
+        if unknown:
+            raise ValueError(f"{path}: layer {name!r} {key} has unknown statuses {sorted(unknown)}")
     return Layer(
         name=name,
         title=spec.get("title", name),
@@ -128,6 +134,7 @@ def _layer(name, spec, path):
         initial_status=initial,
         statuses=statuses,
         public_statuses=tuple(spec.get("public_statuses", statuses)),
+        open_statuses=tuple(spec.get("open_statuses", statuses)),
         properties=properties,
         categories=categories,
     )

@@ -9,13 +9,14 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shapely.geometry import Point
 
 from mapper.errors import MalformedInput, ValidationError
 from mapper.schema import SERVER_PROPERTIES
 
+CLOCK_SKEW = timedelta(minutes=10)  # a phone's clock may run a little fast
 COORDINATE_DECIMALS = 7  # about 1 cm: more is noise from the phone, not information
 ALLOWED_MEMBERS = {"type", "geometry", "properties", "bbox"}
 # Control characters other than tab and newline have no place in a report and break CSV and terminals.
@@ -89,7 +90,7 @@ def finite_number(value):
         return False
 
 
-def validate_feature(raw, layer):
+def validate_feature(raw, layer, status=None):
     """Check an untrusted GeoJSON Feature against a layer's schema.
 
     Parameters
@@ -97,6 +98,8 @@ def validate_feature(raw, layer):
     raw : object
         Parsed JSON from a client, form or file.
     layer : mapper.schema.Layer
+    status : str, optional
+        A trusted caller's status (an administrator's import publishes assets); otherwise the layer's initial one.
 
     Returns
     -------
@@ -124,7 +127,10 @@ def validate_feature(raw, layer):
         raise ValidationError(f"Unknown Feature members: {', '.join(map(quote, unknown))}.", field=unknown[0])
     geometry = validate_point(raw.get("geometry"))
     public, private = validate_properties(raw.get("properties"), layer)
-    public["status"] = layer.initial_status
+    if status is not None and status not in layer.statuses:
+        raise ValidationError(f"Unknown status {quote(status)} for layer {layer.name!r}. Statuses are: "
+                              f"{', '.join(layer.statuses)}.", field="status")
+    public["status"] = status or layer.initial_status
     return Submission(layer=layer.name, geometry=geometry, properties=public, private=private)
 
 
@@ -213,7 +219,10 @@ def clean_value(value, prop, layer):
     elif kind == "email" and not EMAIL.match(text):
         raise ValidationError(f"{prop.name!r} is not an email address: {quote(text)}.", field=prop.name)
     elif kind == "datetime":
-        return format_datetime(parse_datetime(text, prop.name))
+        moment = parse_datetime(text, prop.name)
+        if moment > datetime.now(timezone.utc) + CLOCK_SKEW:
+            raise ValidationError(f"{prop.name!r} is in the future: {quote(text)}.", field=prop.name)
+        return format_datetime(moment)
     return text
 
 

@@ -30,6 +30,14 @@ class Zone:
         shapely.prepare(self.boundary)
 
     @property
+    def ref_prefix(self):
+        """The letters that start this zone's report references (``BF`` in ``BF-7K3QX``)."""
+        prefix = self.properties.get("ref_prefix")
+        if prefix:
+            return prefix
+        return "".join(word[0] for word in self.name.replace("&", " ").split() if word[0].isalnum())[:3].upper()
+
+    @property
     def bbox(self):
         """(min lon, min lat, max lon, max lat)"""
         return tuple(round(v, 6) for v in self.boundary.bounds)

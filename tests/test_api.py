@@ -246,8 +246,10 @@ def test_layer_csv_has_position_in_both_systems_and_is_formula_safe(client, thre
     assert response.mimetype == "text/csv"
     assert 'filename="bell-foundry_lights_' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert list(rows[0]) == ["id", "lon", "lat", "easting", "northing", "category", "description", "status",
-                             "zone", "created", "updated"]
+    assert list(rows[0]) == ["id", "ref", "lon", "lat", "easting", "northing", "category", "description",
+                             "location_text", "seen_after_dark", "seen_at", "status", "zone", "created", "updated",
+                             "confirmations", "location_approximate"]
+    assert rows[0]["ref"].startswith("BF-") and len(rows[0]["ref"]) == 8
     first = rows[0]
     assert first["id"] == three_lights[0]["id"] and float(first["lon"]) == INSIDE["bell-foundry"][0]
     assert abs(float(first["easting"]) - 454408.8) < 1 and abs(float(first["northing"]) - 319459.8) < 1

@@ -107,7 +107,7 @@ def test_a_bad_row_stores_nothing_and_names_the_row(mapper, data_dir, tmp_path):
                      "-1.0,52.0,out,\n")
     result = mapper("import", "--zone", "bell-foundry", "--layer", "lights", path)
     assert result.exit_code == 1
-    assert "row 3: Unknown properties for layer 'lights': 'colour'. Allowed: category, description." in result.output
+    assert "row 3: Unknown properties for layer 'lights': 'colour'. Allowed: category, description, " in result.output
     assert "row 4: The point (-1.0, 52.0) is outside the Bell Foundry zone (bell-foundry)." in result.output
     assert "Nothing imported: 2 of 3 rows refused." in result.output
     assert stored(data_dir, "bell-foundry", "lights") == []

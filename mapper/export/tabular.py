@@ -31,7 +31,8 @@ def spreadsheet_safe(value):
 def columns(layer):
     """Column order: identity and position first, then the layer's public properties, then the server's."""
     own = [name for name, prop in layer.properties.items() if not prop.private]
-    return ["id", "lon", "lat", "easting", "northing", *own, "status", "zone", "created", "updated"]
+    return ["id", "ref", "lon", "lat", "easting", "northing", *own, "status", "zone", "created", "updated",
+            "confirmations", "location_approximate"]
 
 
 def rows(features, layer):

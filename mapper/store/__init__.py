@@ -14,11 +14,24 @@ class Store(abc.ABC):
     """Features per (zone, layer). Every method takes ids that the zone registry and the schema already checked."""
 
     @abc.abstractmethod
-    def append(self, zone, layer, submissions):
-        """Store validated submissions; return the stored GeoJSON Features (with id, created, updated, zone).
+    def append(self, zone, layer, submissions, ref_prefix=None):
+        """Store validated submissions; return the stored GeoJSON Features (with id, created, updated, zone, and a
+        short ``ref`` unique in the layer when ``ref_prefix`` is given).
 
         Returns only once every feature is durable; either all of them are stored or none is acknowledged.
         """
+
+    @abc.abstractmethod
+    def append_once(self, zone, layer, submission, key, ref_prefix=None):
+        """Store one submission unless one was already stored under the idempotency ``key``.
+
+        Returns ``(feature, created)``: the new feature and True, or the earlier one and False. Exactly once even when
+        a phone retries while the first request is still in flight.
+        """
+
+    @abc.abstractmethod
+    def find(self, zone, layer, column, value):
+        """The feature whose ``ref`` (or ``id``) is ``value``, or None."""
 
     @abc.abstractmethod
     def get(self, zone, layer, feature_id):

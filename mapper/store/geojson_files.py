@@ -22,9 +22,10 @@ import gc
 import json
 import logging
 import os
+import secrets
 import threading
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,7 +46,7 @@ TAIL = b"\n]}\n"  # closes a collection with features
 EMPTY_TAIL = b"]}\n"  # closes an empty one, right after the header's newline
 PRIVATE_DIR = "_private"  # not a valid zone id, so it can never clash with one
 NO_INTENT = b" " * 64
-COLUMNS = {"id": object, "lon": float, "lat": float, "min_lon": float, "min_lat": float, "max_lon": float,
+COLUMNS = {"id": object, "ref": object, "lon": float, "lat": float, "min_lon": float, "min_lat": float, "max_lon": float,
            "max_lat": float, "category": object, "status": object, "created": str}
 
 
@@ -60,6 +61,19 @@ def header(layer):
 
 def new_id():
     return uuid.uuid4().hex
+
+
+# No 0/O, 1/I/L, 5/S or 8/B: a reference read out over the phone or copied from a screen survives.
+REF_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
+REF_LENGTH = 5  # 27^5 = 14 million per zone and layer: random, so not guessable in sequence
+
+
+def new_ref(prefix, taken):
+    """A short reference like ``BF-7K3QX``, not in ``taken``."""
+    while True:
+        ref = f"{prefix}-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+        if ref not in taken:
+            return ref
 
 
 def now():
@@ -191,6 +205,7 @@ class LayerCache:
         self.index.update(zip(ids, range(start, start + len(ids))))
         values = self.values
         values["id"].extend(ids)
+        values["ref"].extend(p.get("ref") for p in properties)
         for column, position in zip(("lon", "lat", "min_lon", "min_lat", "max_lon", "max_lat"), zip(*points)):
             values[column].extend(position)
         values["category"].extend(p.get("category") for p in properties)
@@ -251,10 +266,6 @@ class LayerFile:
         elif identity != self._cache.identity:
             self._refresh()
 
-    def ensure_readable(self):
-        with self._cache_lock:
-            self._ensure_current()
-
     def _identity(self):
         try:
             st = os.stat(self.path)
@@ -262,19 +273,20 @@ class LayerFile:
             return None
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def _refresh(self):
+    def _refresh(self, held_fd=None):
+        """Re-read the file into the cache. ``held_fd``: the caller already holds the exclusive lock."""
         if not self.lock_path.parent.is_dir():
             self._cache = LayerCache(self.layer)
             return
-        with locked(self.lock_path, exclusive=False):
+        with nullcontext() if held_fd is not None else locked(self.lock_path, exclusive=False):
             if self._read_appended():
                 return
             parsed, identity = self._read_whole()
         if not parsed.clean:
-            with locked(self.lock_path, exclusive=True) as lock_fd:
+            with nullcontext(held_fd) if held_fd is not None else locked(self.lock_path, exclusive=True) as fd:
                 parsed, identity = self._read_whole()
                 if not parsed.clean:
-                    parsed = self._recover(parsed, lock_fd)
+                    parsed = self._recover(parsed, fd)
                     identity = self._identity()
         self._cache = LayerCache(self.layer, identity, identity[2] if identity else 0, parsed.end, parsed.lines,
                                  parsed.features)
@@ -343,51 +355,97 @@ class LayerFile:
 
     def get_private(self, feature_id):
         found = {}
-        try:
-            with open(self.private_path, "rb") as f:
-                for line in f:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue  # a torn last record was never acknowledged
-                    if record.get("id") == feature_id:
-                        found = record.get("private", {})
-        except FileNotFoundError:
-            pass
+        for record in self._private_records():
+            if record.get("id") == feature_id:
+                found.update(record.get("private", {}))
         return found
+
+    def find(self, column, value):
+        """The feature whose ``column`` (``ref`` or ``id``) equals ``value``, or None."""
+        features = self.snapshot()
+        matches = np.flatnonzero(features.columns[column] == value)
+        return loads(features.lines[matches[0]]) if len(matches) else None
 
     # -- writing ------------------------------------------------------------------------------------------------
 
-    def append(self, features, private_records=()):
-        """Append whole features (already carrying ids) durably, in one write."""
+    def append(self, features, private_records=(), ref_prefix=None, key=None):
+        """Append whole features (already carrying ids) durably, in one write; return them.
+
+        ``ref_prefix`` gives each feature a short reference (``BF-7K3QX``) unique in the layer. ``key`` (a single
+        feature's client-chosen idempotency key): if a feature was already stored under it, nothing is written and
+        that feature is returned instead, so a retried submission is stored exactly once.
+        """
         if not features:
-            return
+            return []
         ensure_directory(self.directory)
-        with locked(self.lock_path, exclusive=True) as lock_fd:
+        # The thread lock before the file lock, always, as in snapshot(): the other order can deadlock two threads.
+        with self._cache_lock, locked(self.lock_path, exclusive=True) as lock_fd:
+            identity = self._identity()
+            if identity is not None and identity != self._cache.identity:
+                self._refresh(held_fd=lock_fd)  # raises CorruptLayer for a layer that cannot be read back
+            if key is not None:
+                existing = self._feature_for_key(key)
+                if existing is not None:
+                    return [existing]
+            if ref_prefix:
+                taken = set(self._cache.values["ref"])
+                for feature in features:
+                    feature["properties"]["ref"] = new_ref(ref_prefix, taken)
+                    taken.add(feature["properties"]["ref"])
+            private_records = list(private_records)
+            if key is not None:
+                private_records.append({"id": features[0]["id"], "key": key})
             if private_records:
                 self._append_private(private_records)
-            self._create_if_missing()
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
-            try:
+            self._write_features(features, lock_fd)
+        return features
+
+    def _write_features(self, features, lock_fd):
+        self._create_if_missing()
+        fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            size = os.fstat(fd).st_size
+            if not self._tail_is_clean(fd, size):
+                os.close(fd)
+                fd = -1
+                self._repair_or_normalise(lock_fd)
+                fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
                 size = os.fstat(fd).st_size
-                if not self._tail_is_clean(fd, size):
-                    os.close(fd)
-                    fd = -1
-                    self._repair_or_normalise(lock_fd)
-                    fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
-                    size = os.fstat(fd).st_size
-                if size == len(header(self.layer)) + len(EMPTY_TAIL):
-                    offset, lead = size - len(EMPTY_TAIL), b""
-                else:
-                    offset, lead = size - len(TAIL), b",\n"
-                payload = lead + b",\n".join(encode_feature(f) for f in features) + TAIL
-                os.pwrite(lock_fd, f"{offset} {offset + len(payload)}".encode().ljust(len(NO_INTENT)), 0)
-                _pwrite_all(fd, payload, offset)
-                os.fdatasync(fd)
-                os.pwrite(lock_fd, NO_INTENT, 0)
-            finally:
-                if fd >= 0:
-                    os.close(fd)
+            if size == len(header(self.layer)) + len(EMPTY_TAIL):
+                offset, lead = size - len(EMPTY_TAIL), b""
+            else:
+                offset, lead = size - len(TAIL), b",\n"
+            payload = lead + b",\n".join(encode_feature(f) for f in features) + TAIL
+            os.pwrite(lock_fd, f"{offset} {offset + len(payload)}".encode().ljust(len(NO_INTENT)), 0)
+            _pwrite_all(fd, payload, offset)
+            os.fdatasync(fd)
+            os.pwrite(lock_fd, NO_INTENT, 0)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _feature_for_key(self, key):
+        """The stored feature an idempotency key was used for, if that feature exists."""
+        for record in self._private_records():
+            if record.get("key") == key:
+                position = self._cache.index.get(record.get("id"))
+                if position is not None:
+                    return loads(self._cache.lines[position])
+        return None
+
+    def _private_records(self):
+        try:
+            with open(self.private_path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in data.split(b"\n"):
+            try:
+                records.append(loads(line))
+            except orjson.JSONDecodeError:
+                continue  # the empty string after the last newline, or a torn record that was never acknowledged
+        return records
 
     def _create_if_missing(self):
         if not self.path.exists():
@@ -502,27 +560,31 @@ class GeoJSONFileStore(Store):
                 self._layers[key] = LayerFile(self.root, zone, layer)
             return self._layers[key]
 
-    def append(self, zone, layer, submissions):
+    def append(self, zone, layer, submissions, ref_prefix=None):
+        features, private = self._features(zone, submissions)
+        return self.layer_file(zone, layer).append(features, private, ref_prefix=ref_prefix)
+
+    def append_once(self, zone, layer, submission, key, ref_prefix=None):
+        features, private = self._features(zone, [submission])
+        stored = self.layer_file(zone, layer).append(features, private, ref_prefix=ref_prefix, key=key)[0]
+        return stored, stored["id"] == features[0]["id"]
+
+    def find(self, zone, layer, column, value):
+        return self.layer_file(zone, layer).find(column, value)
+
+    @staticmethod
+    def _features(zone, submissions):
         stamp = now()
         features, private = [], []
         for submission in submissions:
             feature_id = new_id()
             properties = {"id": feature_id, **submission.properties, "zone": zone, "created": stamp,
                           "updated": stamp}
-            features.append({
-                "type": "Feature",
-                "id": feature_id,
-                "geometry": mapping(submission.geometry),
-                "properties": properties,
-            })
+            features.append({"type": "Feature", "id": feature_id, "geometry": mapping(submission.geometry),
+                             "properties": properties})
             if submission.private:
                 private.append({"id": feature_id, "private": submission.private, "at": stamp})
-        layer_file = self.layer_file(zone, layer)
-        # Refuse to add to a layer that cannot be read back (CorruptLayer). After the first call in a process this
-        # reads only what other processes appended since, so an append stays O(1) amortised.
-        layer_file.ensure_readable()
-        layer_file.append(features, private)
-        return features
+        return features, private
 
     def get(self, zone, layer, feature_id):
         return self.layer_file(zone, layer).get(feature_id)
