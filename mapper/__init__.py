@@ -23,23 +23,29 @@ def create_app(config=None):
         import secrets
 
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)  # a 10 MB photo and the form around it
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a draft saved offline may be sent hours later
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from mapper.web import context, errors
+    from flask_compress import Compress
+    from flask_wtf.csrf import CSRFError, CSRFProtect
+
+    from mapper.web import api, context, errors, i18n, pages, report, vendor
 
     context.init_app(app)
     errors.init_app(app)
-
-    from flask_compress import Compress
-
+    i18n.init_app(app)
     Compress(app)
-
-    from mapper.web import api, pages, vendor
+    csrf = CSRFProtect(app)
+    # The JSON API takes only application/json bodies, which a cross-site form cannot send without CORS; forms
+    # (the report page) carry a token.
+    csrf.exempt(api.bp)
+    app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(report.bp)
     app.register_blueprint(vendor.bp)
     logging.getLogger("mapper").setLevel(logging.INFO)
     return app

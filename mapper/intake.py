@@ -13,14 +13,42 @@ def submit(raw, layer_name, *, schema, zones, store, zone_id=None):
     return store.append(zone.id, layer.name, [submission], ref_prefix=zone.ref_prefix)[0]
 
 
-def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=None):
+def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=None, photo=None, photos_root=None,
+                approximate=False):
     """:func:`submit` with a phone's idempotency key for one report: returns ``(feature, created)``.
 
     A repeat of an earlier submission (a retry after a lost answer, an offline draft sent twice) returns the
-    earlier feature and ``created`` False, so each report is stored exactly once.
+    earlier feature and ``created`` False, so each report is stored exactly once. ``photo`` (uploaded bytes) is
+    checked and stored stripped of metadata only once the feature itself has passed; ``approximate`` marks a point
+    that stands for a place described in words.
     """
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    if photo:
+        from mapper.photos import save_photo
+
+        submission.properties["photo"] = save_photo(photos_root, zone.id, photo)
+    if approximate:
+        submission.properties["location_approximate"] = True
+    if client_id is None:
+        return store.append(zone.id, layer.name, [submission], ref_prefix=zone.ref_prefix)[0], True
     return store.append_once(zone.id, layer.name, submission, key=client_id, ref_prefix=zone.ref_prefix)
+
+
+def confirm(zone_id, layer_name, feature_id, client_id, *, schema, zones, store):
+    """A resident says an open report is theirs too: count it once per device. Returns the feature."""
+    from mapper.errors import ValidationError
+
+    zone, layer = zones.get(zone_id), schema.layer(layer_name)
+    feature = store.get(zone.id, layer.name, feature_id)
+    if feature["properties"].get("status") not in layer.open_statuses:
+        raise ValidationError("That report is no longer open, so it cannot be confirmed; please report the problem "
+                              "again.", field="id", status=409, code="conflict")
+
+    def add_one(properties):
+        return {**properties, "confirmations": properties.get("confirmations", 0) + 1}
+
+    key = f"confirm:{feature_id}:{client_id}" if client_id else None
+    return store.update(zone.id, layer.name, feature_id, add_one, key=key)
 
 
 def _prepare(raw, layer_name, schema, zones, zone_id):

@@ -48,6 +48,10 @@ class Layer:
     properties: dict = field(default_factory=dict)
     categories: tuple = ()
     open_statuses: tuple = ()  # statuses that still need action; duplicate checks offer only these
+    status_labels: dict = field(default_factory=dict)
+
+    def status_label(self, status):
+        return self.status_labels.get(status, status)
 
     def category(self, category_id):
         for category in self.categories:
@@ -135,6 +139,7 @@ def _layer(name, spec, path):
         statuses=statuses,
         public_statuses=tuple(spec.get("public_statuses", statuses)),
         open_statuses=tuple(spec.get("open_statuses", statuses)),
+        status_labels=dict(spec.get("status_labels", {})),
         properties=properties,
         categories=categories,
     )

@@ -5,7 +5,6 @@ administrator adds a zone by adding a polygon: ``mapper zones add`` or a text ed
 """
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,7 +144,8 @@ def open_registry(zones_file, shipped_file):
     zones_file = Path(zones_file)
     if not zones_file.exists():
         ensure_directory(zones_file.parent)
-        shutil.copyfile(shipped_file, zones_file)
+        # Atomically, so that another process or thread never reads half a registry.
+        atomic_write(zones_file, Path(shipped_file).read_bytes())
     return load_zones(zones_file)
 
 

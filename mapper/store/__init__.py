@@ -42,8 +42,12 @@ class Store(abc.ABC):
         """The private properties of a feature (contact details): officers only, never in a public answer."""
 
     @abc.abstractmethod
-    def update(self, zone, layer, feature_id, change):
-        """Apply ``change(properties) -> properties`` to one feature atomically; return the new Feature."""
+    def update(self, zone, layer, feature_id, change, key=None):
+        """Apply ``change(properties) -> properties`` to one feature atomically; return the new Feature.
+
+        ``id``, ``ref``, ``zone`` and ``created`` cannot be changed; ``updated`` is set. With an idempotency ``key``
+        that was used before in this layer, nothing changes (a confirmation sent twice counts once).
+        """
 
     @abc.abstractmethod
     def query(self, zone, layer, bbox=None, where=None, since=None):

@@ -476,8 +476,11 @@ class LayerFile:
         finally:
             os.close(fd)
 
-    def update(self, feature_id, change):
-        """Rewrite the layer with one feature changed: temporary file, fsync, rename."""
+    def update(self, feature_id, change, key=None):
+        """Rewrite the layer with one feature changed: temporary file, fsync, rename.
+
+        With an idempotency ``key`` already used for this layer, nothing changes and the feature is returned as is.
+        """
         with locked(self.lock_path, exclusive=True) as lock_fd:
             if not self.path.exists():
                 raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")
@@ -491,11 +494,17 @@ class LayerFile:
             else:
                 raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
                                       field="id")
-            properties = change(dict(feature["properties"]))
-            properties.update(id=feature["properties"]["id"], zone=self.zone,
-                              created=feature["properties"]["created"], updated=now())
+            if key is not None and any(r.get("key") == key for r in self._private_records()):
+                return feature
+            before = feature["properties"]
+            properties = change(dict(before))
+            # Identity and provenance are not the change's to alter.
+            properties.update({name: before[name] for name in ("id", "ref", "created") if name in before})
+            properties.update(zone=self.zone, updated=now())
             feature["properties"] = properties
             lines[position] = encode_feature(feature)
+            if key is not None:
+                self._append_private([{"id": feature_id, "key": key}])
             self._rewrite(lines)
             return feature
 
@@ -593,8 +602,8 @@ class GeoJSONFileStore(Store):
         self.get(zone, layer, feature_id)
         return self.layer_file(zone, layer).get_private(feature_id)
 
-    def update(self, zone, layer, feature_id, change):
-        return self.layer_file(zone, layer).update(feature_id, change)
+    def update(self, zone, layer, feature_id, change, key=None):
+        return self.layer_file(zone, layer).update(feature_id, change, key=key)
 
     def query(self, zone, layer, bbox=None, where=None, since=None):
         features = self.layer_file(zone, layer).snapshot()

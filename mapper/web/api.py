@@ -4,20 +4,28 @@ Every view parses the request, calls intake/store/export, and answers; errors ar
 in ``mapper.web.errors`` turns into JSON.
 """
 
+import json
 import math
+import re
 from datetime import date
+
+import numpy as np
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from mapper import intake
 from mapper.errors import MalformedInput, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from mapper.export import get_format
+from mapper.crs import to_british_national_grid
 from mapper.validate import format_datetime, parse_datetime, parse_json
 from mapper.web.context import get_schema, get_store, get_zones
+from mapper.zones import place
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 JSON_TYPES = ("application/json", "application/geo+json")
+MAX_NEARBY_METRES = 200
+CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 def zone_summary(zone):
@@ -102,6 +110,53 @@ def feature(zone_id, layer_name, feature_id):
     return Response(_json(found), mimetype="application/geo+json")
 
 
+@bp.get("/nearby")
+def nearby():
+    """Open features of a layer (and category) within ``radius`` metres of a point, nearest first: "is it one of
+    these?" before a resident adds a new pin."""
+    layer = get_schema().layer(request.args.get("layer", "lights"))
+    lon, lat = parse_number("lon", -180, 180), parse_number("lat", -90, 90)
+    radius = parse_number("radius", 1, MAX_NEARBY_METRES, default=30)
+    zone = place(get_zones(), lon, lat)
+    where = {"status": list(layer.open_statuses)}
+    if request.args.get("category"):
+        where["category"] = checked_values(request.args["category"], layer.category_ids, "category")
+    features = get_store().query(zone.id, layer.name, where=where)
+    return jsonify({"type": "FeatureCollection", "zone": zone.id,
+                    "features": features_within(features, lon, lat, radius)})
+
+
+@bp.post("/zones/<zone_id>/<layer_name>/<feature_id>/confirm")
+def confirm(zone_id, layer_name, feature_id):
+    """Another resident confirms an open report instead of adding a duplicate pin (once per device)."""
+    body = read_json()
+    client_id = body.get("client_id") if isinstance(body, dict) else None
+    if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
+        raise ValidationError("client_id must be 8-64 letters, digits or hyphens.", field="client_id")
+    feature = intake.confirm(zone_id, layer_name, feature_id, client_id, schema=get_schema(), zones=get_zones(),
+                             store=get_store())
+    properties = feature["properties"]
+    return jsonify({"ref": properties.get("ref"), "confirmations": properties.get("confirmations", 0),
+                    "tracking_url": url_for("report.tracking_page", ref=properties["ref"])
+                    if properties.get("ref") else None})
+
+
+def features_within(features, lon, lat, radius):
+    """Features of a FeatureSet within ``radius`` metres of (lon, lat), measured in EPSG:27700, nearest first."""
+    if not len(features):
+        return []
+    east, north = to_british_national_grid(features.lon, features.lat)
+    here_east, here_north = to_british_national_grid(lon, lat)
+    distances = np.hypot(east - here_east, north - here_north)
+    order = [i for i in np.argsort(distances, kind="stable") if distances[i] <= radius]
+    found = []
+    for position in order:
+        feature = json.loads(features.lines[position])
+        feature["properties"]["distance_m"] = round(float(distances[position]), 1)
+        found.append(feature)
+    return found
+
+
 # -- request parsing -----------------------------------------------------------------------------------------------
 
 
@@ -156,6 +211,21 @@ def parse_bbox(text):
     if min_lon > max_lon or min_lat > max_lat:
         raise ValidationError(f"bbox minimums must not exceed maximums; got {text[:80]!r}.", field="bbox")
     return values
+
+
+def parse_number(name, low, high, default=None):
+    text = request.args.get(name)
+    if text is None or text == "":
+        if default is not None:
+            return default
+        raise ValidationError(f"{name} is required.", field=name)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValidationError(f"{name} must be a number from {low} to {high}; got {text[:40]!r}.", field=name)
+    return value
 
 
 def checked_values(text, allowed, name):

@@ -4,6 +4,7 @@ They live on ``app.extensions`` rather than ``g`` because the store's per-layer 
 """
 
 import os
+import threading
 
 from flask import current_app
 
@@ -19,20 +20,22 @@ class Resources:
         self.store = open_store(config)
         self._zones = None
         self._zones_stamp = None
+        self._zones_lock = threading.Lock()
 
     def zones(self):
         """The registry, reloaded when its file changes (``mapper zones add`` while the server runs)."""
         path = self.config["ZONES_FILE"]
-        try:
-            st = os.stat(path)
-            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            stamp = None
-        if self._zones is None or stamp != self._zones_stamp:
-            self._zones = open_registry(path, self.config["SHIPPED_ZONES_FILE"])
-            st = os.stat(path)
-            self._zones_stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-        return self._zones
+        with self._zones_lock:
+            try:
+                st = os.stat(path)
+                stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            except FileNotFoundError:
+                stamp = None
+            if self._zones is None or stamp != self._zones_stamp:
+                self._zones = open_registry(path, self.config["SHIPPED_ZONES_FILE"])
+                st = os.stat(path)
+                self._zones_stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            return self._zones
 
 
 def init_app(app):

@@ -1,0 +1,234 @@
+"""The resident pages: the report form (works without JavaScript), its submission, tracking pages and photos.
+
+A form post becomes the same GeoJSON Feature dict an API client sends, and goes through the same validator
+(``mapper.intake``): there is no second set of rules here, only the translation from form fields.
+"""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from wtforms import FileField, HiddenField, SelectField, StringField, TextAreaField
+
+from mapper import intake
+from mapper.errors import MapperError, PayloadTooLarge, ValidationError
+from mapper.photos import MAX_BYTES, gps_of, photo_path
+from mapper.web.context import get_schema, get_store, get_zones
+
+bp = Blueprint("report", __name__)
+
+KINDS = {"light": "lights", "dark-spot": "lights", "asset": "assets"}
+LOCAL_TIME = ZoneInfo("Europe/London")  # what a resident's "when" means in these zones
+CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+REF = re.compile(r"^[A-Z]{1,3}-[0-9A-Z]{5}$")
+
+
+class ReportForm(FlaskForm):
+    """Fields and the CSRF token only: the rules live in the one validator, not here."""
+
+    kind = SelectField(choices=list(KINDS), default="light", validate_choice=False)
+    category = StringField()
+    lat = StringField()
+    lon = StringField()
+    zone = StringField()
+    location_text = StringField()
+    description = TextAreaField()
+    seen_after_dark = StringField()
+    seen_at = StringField()
+    contact_name = StringField()
+    contact_email = StringField()
+    contact_phone = StringField()
+    photo = FileField()
+    client_id = HiddenField()
+    name = StringField()
+    address = StringField()
+    opening_hours = TextAreaField()
+    website = StringField()
+    phone = StringField()
+
+
+def wants_json():
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
+
+
+@bp.get("/report")
+def report_page():
+    form = ReportForm(kind=request.args.get("kind", "light"), zone=request.args.get("zone", ""))
+    return render_page(form)
+
+
+def render_page(form, errors=None, status=200):
+    schema = get_schema()
+    return render_template("report.html", form=form, zones=list(get_zones()), lights_layer=schema.layer("lights"),
+                           assets_layer=schema.layer("assets"), errors=errors or {},
+                           max_photo_bytes=MAX_BYTES), status
+
+
+@bp.get("/report/token")
+def token():
+    return jsonify({"csrf_token": generate_csrf()})
+
+
+@bp.post("/report")
+def submit_report():
+    form = ReportForm()
+    try:
+        stored, created = submit_form(request.form, request.files.get("photo"))
+    except MapperError as error:
+        if wants_json():
+            raise
+        return render_page(form, {error.field or "form": error.message}, error.status)
+    properties = stored["properties"]
+    layer = KINDS.get(request.form.get("kind"), "lights")
+    tracking_url = url_for("report.tracking_page", ref=properties["ref"])
+    if not wants_json():
+        return redirect(tracking_url, code=303)
+    body = {"ref": properties["ref"], "id": stored["id"], "zone": properties["zone"], "layer": layer,
+            "tracking_url": tracking_url, "feature": stored if properties.get("status") != "pending" else None}
+    return jsonify(body), 201 if created else 200
+
+
+def submit_form(fields, photo_file):
+    """Turn the form into a Feature dict and submit it through intake; returns (feature, created)."""
+    kind = fields.get("kind", "light")
+    if kind not in KINDS:
+        raise ValidationError(_("Choose what you are reporting."), field="kind")
+    layer = get_schema().layer(KINDS[kind])
+    photo = read_photo(photo_file)
+    lon, lat, approximate = form_position(fields, photo)
+    names = [name for name in layer.properties if name != "category"]
+    properties = {name: fields.get(name) for name in names if fields.get(name, "").strip()}
+    properties["category"] = "dark-spot" if kind == "dark-spot" else fields.get("category", "")
+    if "seen_after_dark" in properties:
+        properties["seen_after_dark"] = {"yes": True, "no": False}.get(properties["seen_after_dark"])
+    if "seen_at" in properties:
+        properties["seen_at"] = local_time(properties["seen_at"])
+    client_id = fields.get("client_id") or None
+    if client_id is not None and not CLIENT_ID.match(client_id):
+        raise ValidationError("client_id must be 8-64 letters, digits or hyphens.", field="client_id")
+    raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
+    zone_id = fields.get("zone") or None if approximate else None
+    return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(), store=get_store(),
+                              zone_id=zone_id, photo=photo, photos_root=current_app.config["DATA_DIR"],
+                              approximate=approximate)
+
+
+def read_photo(photo_file):
+    if photo_file is None or not photo_file.filename:
+        return None
+    data = photo_file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLarge(_("The photo is larger than 10 MB."), field="photo")
+    return data or None
+
+
+def form_position(fields, photo):
+    """(lon, lat, approximate): the pin, else the photo's GPS, else the chosen zone for a place in words."""
+    lon_text, lat_text = fields.get("lon", "").strip(), fields.get("lat", "").strip()
+    if lon_text or lat_text:
+        try:
+            return float(lon_text), float(lat_text), False
+        except ValueError:
+            raise ValidationError(_("Latitude and longitude must be numbers, like 52.7700 and -1.1950."),
+                                  field="lat") from None
+    if photo is not None and gps_of(photo) is not None:
+        lon, lat = gps_of(photo)
+        return lon, lat, False
+    zone_id = fields.get("zone", "")
+    if fields.get("location_text", "").strip() and zone_id:
+        lat, lon = get_zones().get(zone_id).centre
+        return round(lon, 7), round(lat, 7), True
+    raise ValidationError(_("Tell us where: use your location, tap the map, or describe the place and choose the "
+                            "area."), field="lat")
+
+
+def local_time(text):
+    """A datetime-local value (UK wall-clock time) as UTC ISO-8601; other ISO strings pass through."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the validator names the field and the value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TIME)
+    return moment.isoformat()
+
+
+# -- tracking ------------------------------------------------------------------------------------------------------
+
+
+def find_report(ref):
+    """(zone, layer, feature) for a public reference, or 404."""
+    if not REF.match(ref):
+        abort(404)
+    prefix = ref.split("-")[0]
+    for zone in get_zones():
+        if zone.ref_prefix != prefix:
+            continue
+        for layer in get_schema():
+            feature = get_store().find(zone.id, layer.name, "ref", ref)
+            if feature is not None:
+                return zone, layer, feature
+    abort(404)
+
+
+def public_report(zone, layer, feature):
+    """What anyone holding the reference may see: never private fields, never an unmoderated asset's text."""
+    properties = feature["properties"]
+    status = properties.get("status")
+    hidden = status not in layer.public_statuses
+    category = layer.category(properties.get("category"))
+    lon, lat = feature["geometry"]["coordinates"][:2]
+    photo = properties.get("photo")
+    return {
+        "ref": properties.get("ref"), "layer": layer.name, "zone": zone.id, "zone_name": zone.name,
+        "category": properties.get("category"), "category_label": category.label if category else None,
+        "status": status, "status_label": layer.status_label(status),
+        "open": status in layer.open_statuses, "created": properties.get("created"),
+        "updated": properties.get("updated"), "confirmations": properties.get("confirmations", 0),
+        "lon": None if hidden else lon, "lat": None if hidden else lat,
+        "location_approximate": bool(properties.get("location_approximate")),
+        "name": None if hidden else properties.get("name"),
+        "description": None if hidden else properties.get("description"),
+        "location_text": None if hidden else properties.get("location_text"),
+        "photo": None if hidden or not photo else url_for("report.photo", zone_id=zone.id, name=photo),
+        "photo_thumbnail": None if hidden or not photo else url_for(
+            "report.photo", zone_id=zone.id, name=photo.replace(".jpg", "-thumb.jpg")),
+        "history": [{"at": h.get("at"), "status": h.get("to"), "status_label": layer.status_label(h.get("to")),
+                     "note": h.get("public_note")} for h in properties.get("history", [])],
+    }
+
+
+@bp.get("/r/<ref>")
+def tracking_page(ref):
+    if ref.endswith(".json"):
+        return tracking_json(ref[:-5])
+    zone, layer, feature = find_report(ref)
+    return render_template("track.html", report=public_report(zone, layer, feature))
+
+
+def tracking_json(ref):
+    return jsonify(public_report(*find_report(ref)))
+
+
+@bp.get("/photos/<zone_id>/<name>")
+def photo(zone_id, name):
+    zone = get_zones().get(zone_id)
+    path = photo_path(current_app.config["DATA_DIR"], zone.id, name)
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def csrf_failed(error):
+    """An expired or missing form token: JSON for the page's script, a page for a person."""
+    message = _("This form has expired. Please reload the page and send it again; nothing was lost on your phone.")
+    if wants_json() or request.path.startswith("/api/"):
+        return jsonify({"error": {"code": "csrf", "message": message, "field": "csrf_token"}}), 400
+    return render_template("error.html", error=MapperError(message, status=400)), 400
+
