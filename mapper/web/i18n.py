@@ -6,7 +6,7 @@ one the visitor chose (``?lang=``, remembered in a cookie), else the best match 
 
 from pathlib import Path
 
-from flask import request
+from flask import current_app, request
 from flask_babel import Babel
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -16,7 +16,9 @@ COOKIE = "lang"
 
 def available_languages():
     """English (the source strings) plus every language with a compiled catalogue."""
-    found = sorted(path.parent.parent.name for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo"))
+    directories = current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
+    found = sorted({path.parent.parent.name for directory in directories
+                    for path in Path(directory).glob("*/LC_MESSAGES/messages.mo")})
     return [SOURCE_LANGUAGE] + [code for code in found if code != SOURCE_LANGUAGE]
 
 
