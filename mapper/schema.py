@@ -49,6 +49,7 @@ class Layer:
     categories: tuple = ()
     open_statuses: tuple = ()  # statuses that still need action; duplicate checks offer only these
     status_labels: dict = field(default_factory=dict)
+    on_map: bool = True  # drawn as points on the public zone map
 
     def status_label(self, status):
         return self.status_labels.get(status, status)
@@ -140,6 +141,7 @@ def _layer(name, spec, path):
         public_statuses=tuple(spec.get("public_statuses", statuses)),
         open_statuses=tuple(spec.get("open_statuses", statuses)),
         status_labels=dict(spec.get("status_labels", {})),
+        on_map=bool(spec.get("map", spec.get("geometry", "Point") == "Point")),
         properties=properties,
         categories=categories,
     )

@@ -19,7 +19,7 @@ CACHE_SIZE = 64  # zones x boundary versions; a handful in practice
 @bp.get("/")
 def index():
     zones = [zone_summary(zone) for zone in get_zones()]
-    return render_template("index.html", zones=zones, layers=list(get_schema()))
+    return render_template("index.html", zones=zones, layers=[layer for layer in get_schema() if layer.on_map])
 
 
 @bp.get("/zones/<zone_id>")
@@ -49,7 +49,7 @@ def point_sources(zone):
                         points_url=url_for("api.layer_download", zone_id=zone.id, layer_name=layer.name,
                                            extension="points"),
                         feature_url_prefix=url_for("api.layer_default", zone_id=zone.id, layer_name=layer.name) + "/")
-            for layer in get_schema()]
+            for layer in get_schema() if layer.on_map]
 
 
 def map_assets():
