@@ -125,13 +125,55 @@ def validate_feature(raw, layer, status=None):
     unknown = sorted(set(raw) - ALLOWED_MEMBERS)
     if unknown:
         raise ValidationError(f"Unknown Feature members: {', '.join(map(quote, unknown))}.", field=unknown[0])
-    geometry = validate_point(raw.get("geometry"))
+    geometry = validate_geometry(raw.get("geometry"), layer.geometry)
     public, private = validate_properties(raw.get("properties"), layer)
     if status is not None and status not in layer.statuses:
         raise ValidationError(f"Unknown status {quote(status)} for layer {layer.name!r}. Statuses are: "
                               f"{', '.join(layer.statuses)}.", field="status")
     public["status"] = status or layer.initial_status
     return Submission(layer=layer.name, geometry=geometry, properties=public, private=private)
+
+
+MAX_VERTICES = 200_000  # a night's audit walk logged every second is ~20,000
+
+
+def validate_geometry(geometry, kind):
+    """The geometry a layer takes (``Point`` or ``MultiLineString``), as Shapely, or a ValidationError."""
+    if kind == "Point":
+        return validate_point(geometry)
+    if kind == "MultiLineString":
+        return validate_lines(geometry)
+    raise ValidationError(f"Layers of {kind} geometries cannot take submissions.", field="geometry")
+
+
+def validate_lines(geometry):
+    """A GeoJSON LineString or MultiLineString of finite in-range positions, as a Shapely MultiLineString."""
+    from shapely.geometry import MultiLineString
+
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("LineString", "MultiLineString"):
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        raise ValidationError(f"The geometry must be a LineString or MultiLineString, not {quote(kind)}.",
+                              field="geometry")
+    lines = geometry.get("coordinates")
+    if geometry["type"] == "LineString":
+        lines = [lines]
+    if not isinstance(lines, list) or not lines:
+        raise ValidationError("A line needs coordinates.", field="geometry")
+    clean, vertices = [], 0
+    for line in lines:
+        if not isinstance(line, list) or len(line) < 2:
+            raise ValidationError("Every line needs at least two positions.", field="geometry")
+        vertices += len(line)
+        if vertices > MAX_VERTICES:
+            raise ValidationError(f"A line may have at most {MAX_VERTICES:,} positions.", field="geometry")
+        clean.append([_position(position) for position in line])
+    return MultiLineString(clean)
+
+
+def _position(position):
+    if not isinstance(position, list) or len(position) not in (2, 3):
+        raise ValidationError(f"A position must be [longitude, latitude], got {quote(position)}.", field="geometry")
+    return validate_point({"type": "Point", "coordinates": position}).coords[0]
 
 
 def validate_point(geometry):

@@ -62,3 +62,18 @@ def test_the_shipped_categories(schema):
     assert [c.label for c in schema.layer("assets").categories] == [
         "Food bank", "Mental health service", "Youth service", "Community hub",
         "Welfare facility (toilets, water, shelter)", "Health", "Education", "Sport and leisure", "Faith", "Other"]
+
+
+def test_walk_layers_take_lines_and_check_every_position(schema):
+    audits = schema.layer("audits")
+    walk = {"type": "Feature", "properties": {"title": "Evening walk"},
+            "geometry": {"type": "LineString", "coordinates": [[-1.19, 52.77], [-1.191, 52.771, 80.0]]}}
+    submission = validate_feature(walk, audits)
+    assert submission.geometry.geom_type == "MultiLineString" and submission.properties["status"] == "recorded"
+    bad = {**walk, "geometry": {"type": "LineString", "coordinates": [[-1.19, 52.77], [-1.19, 95]]}}
+    with pytest.raises(ValidationError, match="Latitude 95.0"):
+        validate_feature(bad, audits)
+    with pytest.raises(ValidationError, match="at least two"):
+        validate_feature({**walk, "geometry": {"type": "MultiLineString", "coordinates": [[[-1.19, 52.77]]]}}, audits)
+    with pytest.raises(ValidationError, match="LineString or MultiLineString"):
+        validate_feature({**walk, "geometry": {"type": "Point", "coordinates": [-1.19, 52.77]}}, audits)
