@@ -236,6 +236,44 @@ def _position(geometry):
         return (np.nan,) * 6
 
 
+class PrivateIndex:
+    """This process's view of a layer's private sidecar (append-only JSON lines): private fields per feature id, and
+    which feature each idempotency key was used for. Reads only what was appended since the last look."""
+
+    def __init__(self):
+        self.offset = 0
+        self.fields = {}
+        self.keys = {}
+        self._lock = threading.Lock()
+
+    def refresh(self, path):
+        with self._lock:
+            return self._refresh(path)
+
+    def _refresh(self, path):
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self.offset:  # replaced by hand: start again
+                    self.offset, self.fields, self.keys = 0, {}, {}
+                f.seek(self.offset)
+                data = f.read(size - self.offset)
+        except FileNotFoundError:
+            return self
+        complete = data.rfind(b"\n") + 1  # a torn last record was never acknowledged: leave it for now
+        for line in data[:complete].split(b"\n"):
+            try:
+                record = loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if "key" in record:
+                self.keys[record["key"]] = record.get("id")
+            if "private" in record:
+                self.fields.setdefault(record.get("id"), {}).update(record["private"])
+        self.offset += complete
+        return self
+
+
 class LayerFile:
     """One layer of one zone on disk: the file, its lock file, its private sidecar, and this process's cache."""
 
@@ -249,6 +287,7 @@ class LayerFile:
         self.private_path = Path(root) / PRIVATE_DIR / zone / f"{layer}.jsonl"
         self._cache = LayerCache(layer)
         self._cache_lock = threading.Lock()
+        self._private = PrivateIndex()
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -354,11 +393,7 @@ class LayerFile:
         return json.loads(line)
 
     def get_private(self, feature_id):
-        found = {}
-        for record in self._private_records():
-            if record.get("id") == feature_id:
-                found.update(record.get("private", {}))
-        return found
+        return dict(self._private.refresh(self.private_path).fields.get(feature_id, {}))
 
     def find(self, column, value):
         """The feature whose ``column`` (``ref`` or ``id``) equals ``value``, or None."""
@@ -426,26 +461,9 @@ class LayerFile:
 
     def _feature_for_key(self, key):
         """The stored feature an idempotency key was used for, if that feature exists."""
-        for record in self._private_records():
-            if record.get("key") == key:
-                position = self._cache.index.get(record.get("id"))
-                if position is not None:
-                    return loads(self._cache.lines[position])
-        return None
-
-    def _private_records(self):
-        try:
-            with open(self.private_path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        records = []
-        for line in data.split(b"\n"):
-            try:
-                records.append(loads(line))
-            except orjson.JSONDecodeError:
-                continue  # the empty string after the last newline, or a torn record that was never acknowledged
-        return records
+        feature_id = self._private.refresh(self.private_path).keys.get(key)
+        position = self._cache.index.get(feature_id)
+        return loads(self._cache.lines[position]) if position is not None else None
 
     def _create_if_missing(self):
         if not self.path.exists():
@@ -469,8 +487,11 @@ class LayerFile:
     def _append_private(self, records):
         ensure_directory(self.private_path.parent)
         data = b"".join(encode_feature(r) + b"\n" for r in records)
-        fd = os.open(self.private_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self.private_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # close a torn record (never acknowledged) so ours starts on its own line
             _pwrite_all(fd, data, None)
             os.fdatasync(fd)
         finally:
@@ -494,7 +515,7 @@ class LayerFile:
             else:
                 raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
                                       field="id")
-            if key is not None and any(r.get("key") == key for r in self._private_records()):
+            if key is not None and key in self._private.refresh(self.private_path).keys:
                 return feature
             before = feature["properties"]
             properties = change(dict(before))

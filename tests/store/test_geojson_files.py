@@ -251,3 +251,16 @@ def test_lines_and_polygons_are_stored_and_found_by_their_bounds(store):
     assert len(store.query(ZONE, "lights", bbox=(-1.195, 52.765, -1.194, 52.766))) == 1  # crosses the box
     assert len(store.query(ZONE, "lights", bbox=(-1.18, 52.76, -1.17, 52.77))) == 0
     assert store.check() == []
+
+
+def test_an_idempotency_key_stores_once_and_survives_a_torn_private_record(store, root):
+    first, created = store.append_once(ZONE, "lights", submission(0), key="phone-1")
+    again, created_again = store.append_once(ZONE, "lights", submission(1), key="phone-1")
+    assert created and not created_again and again["id"] == first["id"]
+    with open(root / "_private" / ZONE / "lights.jsonl", "ab") as f:
+        f.write(b'{"id":"x","key":"phone-2","priv')  # a writer killed mid-record: never acknowledged
+    fresh = GeoJSONFileStore(root)
+    second, created = fresh.append_once(ZONE, "lights", submission(2), key="phone-2")
+    assert created and len(fresh.query(ZONE, "lights")) == 2
+    assert fresh.append_once(ZONE, "lights", submission(3), key="phone-1")[0]["id"] == first["id"]
+    assert GeoJSONFileStore(root).append_once(ZONE, "lights", submission(4), key="phone-2") == (second, False)
