@@ -610,8 +610,9 @@ class GeoJSONFileStore(Store):
             feature_id = new_id()
             properties = {"id": feature_id, **submission.properties, "zone": zone, "created": stamp,
                           "updated": stamp}
-            features.append({"type": "Feature", "id": feature_id, "geometry": mapping(submission.geometry),
-                             "properties": properties})
+            # Through JSON so that what append returns is what a later read gives (lists, not Shapely's tuples).
+            geometry = orjson.loads(orjson.dumps(mapping(submission.geometry)))
+            features.append({"type": "Feature", "id": feature_id, "geometry": geometry, "properties": properties})
             if submission.private:
                 private.append({"id": feature_id, "private": submission.private, "at": stamp})
         return features, private
