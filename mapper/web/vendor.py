@@ -25,6 +25,8 @@ FILES = {
     },
     # The UMD build bundles kdbush and defines window.Supercluster.
     "supercluster": {"dist/supercluster.min.js"},
+    # The report page reads a photo's GPS position in the browser; the lite UMD build defines window.exifr.
+    "exifr": {"dist/lite.umd.js"},
 }
 CDN = "https://unpkg.com"
 ONE_WEEK = 7 * 24 * 3600
@@ -38,6 +40,7 @@ def versions():
     return {package: dependencies[package] for package in FILES}
 
 
+@bp.app_template_global()
 def vendor_url(package, path):
     """Where the page loads ``path`` of ``package`` from: this server, or unpkg when ``ASSETS`` is "cdn"."""
     if path not in FILES.get(package, ()):
