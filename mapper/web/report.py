@@ -146,6 +146,18 @@ def form_position(fields, photo):
                             "area."), field="lat")
 
 
+@bp.app_template_filter("uk_time")
+def uk_time(text, with_time=True):
+    """A stored UTC timestamp as UK wall-clock time for people (``26 Nov 2026, 21:30``)."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(LOCAL_TIME)
+    except ValueError:
+        return text
+    return moment.strftime("%-d %b %Y, %H:%M" if with_time else "%-d %b %Y")
+
+
 def local_time(text):
     """A datetime-local value (UK wall-clock time) as UTC ISO-8601; other ISO strings pass through."""
     try:

@@ -301,3 +301,11 @@ def test_threads_do_not_deadlock_reading_while_writing(app):
         thread.join(timeout=10)
         assert not thread.is_alive()
     assert errors == []
+
+
+def test_tracking_page_shows_uk_local_time(app):
+    with app.test_request_context():
+        from mapper.web.report import uk_time
+
+        assert uk_time("2026-07-01T22:15:00.000Z") == "1 Jul 2026, 23:15"
+        assert uk_time("2026-01-15T21:30:00.000Z", False) == "15 Jan 2026"
