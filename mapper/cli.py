@@ -1,8 +1,9 @@
-"""The ``mapper`` command line: serve, import, check, demo and zones.
+"""The ``mapper`` command line: serve, import, check, demo, zones and moderate.
 
 Thin over the functions the web uses: every feature goes through ``mapper.intake.judge_many`` (so through the one
-validator), zones through ``mapper.zones`` and files through ``mapper.importers``. A bad input file, an unknown zone
-or layer, or a refused zone boundary is one line on stderr and exit code 2; refused rows are exit code 1.
+validator), zones through ``mapper.zones``, files through ``mapper.importers`` and status changes through
+``mapper.moderation``. A bad input file, an unknown zone, layer or feature, or a refused zone boundary or status
+change is one line on stderr and exit code 2; refused rows are exit code 1.
 """
 
 from pathlib import Path
@@ -256,6 +257,115 @@ def demo(data, force):
         added = {name: len(store.append(zone_dir.name, name, accepted, ref_prefix=prefix))
                  for name, (accepted, _) in judged.items()}
         click.echo(f"{zone_dir.name}: added " + ", ".join(f"{count} {name}" for name, count in added.items()) + ".")
+
+
+# -- moderate ------------------------------------------------------------------------------------------------------
+
+MODERATED_LAYER = "assets"
+APPROVED, REJECTED = "published", "rejected"
+SHORT_TEXT = 160  # characters of a description shown in `moderate list`
+
+
+def terminal_safe(value, limit=None):
+    r"""Text from a contribution made safe to print: control and format characters (escape sequences, bidi
+    overrides) removed, line breaks and tabs turned to spaces, shortened to ``limit`` characters.
+
+    >>> terminal_safe("Pantry\x1b[2J\u202e\nopen  daily")
+    'Pantry[2J open daily'
+    >>> terminal_safe("Open every day", limit=8)
+    'Open ev…'
+    """
+    import unicodedata
+
+    if value is None:
+        return ""
+    kept = []
+    for character in str(value):
+        kind = unicodedata.category(character)
+        if character in "\t\n\r" or kind in ("Zl", "Zp"):
+            kept.append(" ")
+        elif kind not in ("Cc", "Cf"):
+            kept.append(character)
+    text = " ".join("".join(kept).split())
+    return text if limit is None or len(text) <= limit else text[:limit - 1] + "…"
+
+
+def moderated(data, zone_id):
+    """Resources, the moderated layer, and the zones to search (one, or all of them)."""
+    resources = open_resources(data)
+    layer = resources.schema.layer(MODERATED_LAYER)
+    registry = resources.zones()
+    zone_ids = [registry.get(zone_id).id] if zone_id else [zone.id for zone in registry]
+    return resources, layer, zone_ids
+
+
+def zone_option(command):
+    return click.option("--zone", "zone_id", help="Zone id, e.g. new-parks (default: every zone).")(command)
+
+
+@main.group()
+def moderate():
+    """Community assets contributed through the web wait as pending until a moderator approves or rejects them."""
+
+
+@moderate.command("list")
+@zone_option
+@data_option
+def list_pending(zone_id, data):
+    """List the pending assets, oldest first."""
+    from mapper.moderation import awaiting
+
+    resources, layer, zone_ids = moderated(data, zone_id)
+    waiting = awaiting(resources.store, layer, zone_ids)
+    for zone, feature in waiting:
+        properties = feature["properties"]
+        category = layer.category(properties.get("category"))
+        heading = [zone, properties.get("id"), properties.get("ref"), properties.get("created"),
+                   category.label if category else properties.get("category")]
+        click.echo("  ".join(terminal_safe(part) for part in heading if part))
+        for label, name, limit in (("Name", "name", None), ("Address", "address", None),
+                                   ("Description", "description", SHORT_TEXT), ("Website", "website", None)):
+            if properties.get(name) not in (None, ""):
+                click.echo(f"  {label + ':':<13}{terminal_safe(properties[name], limit)}")
+    where = f" in {zone_ids[0]}" if zone_id else ""
+    click.echo(f"{plural(len(waiting), 'asset')} waiting for moderation{where}.", err=True)
+
+
+@moderate.command(short_help="Publish a pending asset.")
+@click.argument("identifier", metavar="ID")
+@zone_option
+@data_option
+def approve(identifier, zone_id, data):
+    """Publish the pending asset ID (its id or its reference): it goes on the map and into every download."""
+    from mapper.moderation import change_status, locate
+
+    resources, layer, zone_ids = moderated(data, zone_id)
+    zone, feature = locate(resources.store, layer, zone_ids, identifier)
+    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], APPROVED, by="cli",
+                            allowed_from=(layer.initial_status,))
+    click.echo(f"Published {describe(changed, zone)}.")
+
+
+@moderate.command(short_help="Reject an asset, or withdraw a published one.")
+@click.argument("identifier", metavar="ID")
+@click.option("--reason", help="Why, for the other moderators (kept in the asset's history; never shown publicly).")
+@zone_option
+@data_option
+def reject(identifier, reason, zone_id, data):
+    """Reject the asset ID (pending, or published and now withdrawn): it never appears in a public answer."""
+    from mapper.moderation import change_status, locate
+
+    resources, layer, zone_ids = moderated(data, zone_id)
+    zone, feature = locate(resources.store, layer, zone_ids, identifier)
+    note = " ".join(reason.split()) if reason and reason.strip() else None
+    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], REJECTED, by="cli", note=note,
+                            allowed_from=[status for status in layer.statuses if status != REJECTED])
+    click.echo(f"Rejected {describe(changed, zone)}.")
+
+
+def describe(feature, zone):
+    properties = feature["properties"]
+    return f"{terminal_safe(properties.get('name'), 60)!s} ({zone}/{properties['id']})"
 
 
 # -- zones ---------------------------------------------------------------------------------------------------------

@@ -7,6 +7,10 @@ Example for two lights::
      "id": ["3f2a...", "9b1c..."], "lon": [-1.187123, -1.186001], "lat": [52.773001, 52.774312],
      "category": [0, 1], "status": [0, 0]}
 
+A layer whose schema has a public ``name`` property (community assets) also carries a ``name`` column of the
+features' names (``""`` where a feature has none), so that the map can search them without a request per feature;
+``fields`` then ends with ``"name"``. Names are untrusted text: the map shows them with ``textContent`` only.
+
 ``lon``/``lat`` are WGS84 degrees in GeoJSON's order of meaning (not Leaflet's [lat, lon]), rounded to 6 decimals
 (about 10 cm). ``category`` and ``status`` hold positions in the ``categories`` and ``statuses`` lists: the layer's
 schema order first, then any value found in the data that the schema no longer lists. A 100,000-feature layer is
@@ -19,6 +23,7 @@ import threading
 import weakref
 
 import numpy as np
+import orjson
 import pandas
 
 FIELDS = ["id", "lon", "lat", "category", "status"]
@@ -45,6 +50,26 @@ def encode_labels(values, known):
     return labels, remap[found_codes] if len(found_codes) else np.zeros(0, dtype=np.int64)
 
 
+def carries_names(layer):
+    """True when a layer's ``.points`` include a ``name`` column: its schema has a public ``name`` property."""
+    prop = layer.properties.get("name")
+    return prop is not None and not prop.private
+
+
+def feature_names(features):
+    """Every feature's ``name`` property as text (``""`` where it has none), aligned with the FeatureSet.
+
+    Taken from the store's ``name`` column when it has one; otherwise read from the feature lines in one orjson
+    call (named layers are directories of places: hundreds of features, not the 100,000 of a lights layer).
+    """
+    if "name" in features.columns:
+        values = features.columns["name"]
+    else:
+        values = [(feature.get("properties") or {}).get("name")
+                  for feature in orjson.loads(b"[" + b",".join(features.lines) + b"]")]
+    return np.array(["" if value is None else str(value) for value in values], dtype=object)
+
+
 def points_document(features, layer):
     """The columnar document of a FeatureSet as a dict of plain lists; rows without a finite point are left out."""
     columns = features.columns
@@ -53,10 +78,11 @@ def points_document(features, layer):
     drawable = np.isfinite(lon) & np.isfinite(lat)
     categories, category_codes = encode_labels(columns["category"][drawable], layer.category_ids)
     statuses, status_codes = encode_labels(columns["status"][drawable], layer.statuses)
-    return {
+    named = carries_names(layer)
+    document = {
         "layer": layer.name,
         "count": int(drawable.sum()),
-        "fields": FIELDS,
+        "fields": FIELDS + ["name"] if named else FIELDS,
         "categories": categories,
         "statuses": statuses,
         "id": [str(value) for value in columns["id"][drawable].tolist()],
@@ -65,6 +91,9 @@ def points_document(features, layer):
         "category": category_codes.tolist(),
         "status": status_codes.tolist(),
     }
+    if named:
+        document["name"] = feature_names(features)[drawable].tolist()
+    return document
 
 
 # Bodies of whole, unchanged layers, keyed by the identity of their (immutable) id column: the store hands out the

@@ -16,6 +16,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from mapper.export.points import carries_names
 from mapper.schema import Layer as LayerSchema
 from mapper.zones import Zone
 
@@ -184,6 +185,8 @@ class PointLayer(Layer):
             "categories": [{"id": c.id, "label": c.label, "colour": c.colour, "symbol": c.symbol}
                            for c in layer.categories],
             "statuses": [{"id": status, "label": label, "look": look} for status, label, look in status_looks(layer)],
+            # Its .points carry a name column (see mapper.export.points): popups and markers are titled by name.
+            "named": carries_names(layer),
             # What a popup shows, in order; category is its title, private properties are never in the store's
             # public answer anyway.
             "fields": [{"name": p.name, "label": p.name.replace("_", " ").capitalize(), "type": p.type}
@@ -192,23 +195,54 @@ class PointLayer(Layer):
 
 
 class Legend(MacroElement):
-    """The key to every layer's categories and statuses, as real text in a collapsible control on the map."""
+    """The key to every layer's categories and statuses, as real text in a collapsible control on the map.
+
+    A layer whose features have names (community assets) is also filtered and searched here: its categories are
+    checkboxes (all ticked) and a search box lists the features whose names match. Keeping them inside the legend
+    means one folded control on a phone instead of three competing for a 360 px screen.
+    """
 
     _template = Template(
         """
         {% macro html(this, kwargs) %}
-        <details class="map-legend" id="{{ this.get_name() }}" open>
-          <summary>Legend</summary>
+        {%- set id = this.get_name() %}
+        <details class="map-legend" id="{{ id }}" open>
+          <summary>{{ this.summary|e }}</summary>
           <p class="map-status" role="status" aria-live="polite"></p>
           {% for section in this.sections %}
-          <section aria-labelledby="{{ this.get_name() }}-{{ section.layer }}">
-            <h2 id="{{ this.get_name() }}-{{ section.layer }}">{{ section.title|e }}</h2>
+          <section aria-labelledby="{{ id }}-{{ section.layer }}" data-layer="{{ section.layer|e }}">
+            <h2 id="{{ id }}-{{ section.layer }}">{{ section.title|e }}</h2>
+            {% if section.filters %}
+            <div class="legend-search" role="search">
+              <label for="{{ id }}-{{ section.layer }}-search">Find by name</label>
+              <input type="search" id="{{ id }}-{{ section.layer }}-search" autocomplete="off" spellcheck="false"
+                     aria-describedby="{{ id }}-{{ section.layer }}-hint"
+                     aria-controls="{{ id }}-{{ section.layer }}-matches">
+              <p class="legend-hint" id="{{ id }}-{{ section.layer }}-hint">Matches are listed below; the others
+                are hidden from the map.</p>
+              <p class="legend-matches-summary"></p>
+              <ul class="legend-matches" id="{{ id }}-{{ section.layer }}-matches"></ul>
+            </div>
+            <fieldset class="legend-filters">
+              <legend>Categories shown</legend>
+              <ul class="legend-categories">
+              {% for category in section.categories %}
+                <li data-category="{{ category.id|e }}"><label><input type="checkbox" name="category"
+                  value="{{ category.id|e }}" checked>{{ this.swatch(section.marker, category.colour, category.symbol, "filled") }}
+                  <span>{{ category.label|e }}</span></label></li>
+              {% endfor %}
+              </ul>
+              <p class="legend-filter-all"><button type="button" data-select="all">Show all</button>
+                <button type="button" data-select="none">Hide all</button></p>
+            </fieldset>
+            {% else %}
             <ul class="legend-categories">
             {% for category in section.categories %}
               <li data-category="{{ category.id|e }}">{{ this.swatch(section.marker, category.colour, category.symbol, "filled") }}
                 <span>{{ category.label|e }}</span></li>
             {% endfor %}
             </ul>
+            {% endif %}
             <ul class="legend-statuses">
             {% for status, label, look in section.statuses %}
               <li data-status="{{ status|e }}">{{ this.swatch(section.marker, "#555555", "", look) }}
@@ -223,21 +257,30 @@ class Legend(MacroElement):
         {% endmacro %}
 
         {% macro script(this, kwargs) %}
-            L.peopleZones.legend({{ this.get_name()|tojson }}).addTo({{ this._parent.get_name() }});
+            L.peopleZones.legend({{ this.get_name()|tojson }}, {
+            {%- for section in this.sections if section.filters %}
+                {{ section.layer|tojson }}: {{ section.variable }}{{ "," if not loop.last }}
+            {%- endfor %}
+            }).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
     look_descriptions = LOOK_DESCRIPTIONS
 
-    def __init__(self, layers):
+    def __init__(self, point_layers):
         super().__init__()
         self._name = "Legend"
-        layers = list(layers)
-        if not layers or not all(isinstance(layer, LayerSchema) for layer in layers):
-            raise ValueError(f"layers must be a non-empty list of mapper.schema.Layer, not {layers!r}")
-        self.sections = [{"layer": layer.name, "title": layer.title, "marker": marker_kind(layer),
-                          "categories": layer.categories, "statuses": status_looks(layer)} for layer in layers]
+        point_layers = list(point_layers)
+        if not point_layers or not all(isinstance(layer, PointLayer) for layer in point_layers):
+            raise ValueError(f"point_layers must be a non-empty list of PointLayer, not {point_layers!r}")
+        self.sections = [{"layer": element.layer.name, "title": element.layer.title, "variable": element.get_name(),
+                          "marker": marker_kind(element.layer), "categories": element.layer.categories,
+                          "statuses": status_looks(element.layer), "filters": carries_names(element.layer)}
+                         for element in point_layers]
+        # Sections with a search come first: on a phone they are what people open the legend for.
+        self.sections.sort(key=lambda section: not section["filters"])
+        self.summary = "Legend and search" if any(section["filters"] for section in self.sections) else "Legend"
 
     @staticmethod
     def swatch(marker, colour, symbol, look):
@@ -288,9 +331,8 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
                    control_scale=True, minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
     page.add_child(fmap)
     ZoneBoundary(zone).add_to(fmap)
-    for source in sources:
-        PointLayer(source).add_to(fmap)
-    Legend([source.layer for source in sources]).add_to(fmap)
+    point_layers = [PointLayer(source).add_to(fmap) for source in sources]
+    Legend(point_layers).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     min_lon, min_lat, max_lon, max_lat = zone.bbox  # GeoJSON order...
     fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])  # ...to Leaflet's [[south, west], [north, east]]

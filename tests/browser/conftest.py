@@ -11,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from mapper import create_app
+from mapper.moderation import change_status
 from tests.helpers import point_feature
 from tests.render.populate import fill_lights, points_inside, submit
 
@@ -44,6 +45,9 @@ def map_data(tmp_path_factory):
     asset = submit(resources, "assets", point_feature(lon[1], lat[1], category="food-bank", name=f"Pantry {XSS}",
                                                       description="Line one\nLine two",
                                                       website="https://example.org/pantry?a=1&b=2"))
+    # Contributed assets wait as pending; only a moderator's approval puts them on the public map.
+    asset = change_status(resources.store, resources.schema.layer("assets"), "new-parks", asset["id"], "published",
+                          by="test")
     return {"app": app, "hostile_light": hostile_light, "asset": asset}
 
 

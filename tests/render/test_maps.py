@@ -34,9 +34,14 @@ def links_of(html):
     return parser
 
 
+def map_layers(schema):
+    """The layers drawn as pins on the public map, as mapper.web.pages picks them."""
+    return [layer for layer in schema if layer.on_map]
+
+
 def sources(zone, schema):
     return [PointSource(layer, f"/api/zones/{zone.id}/{layer.name}.points", f"/api/zones/{zone.id}/{layer.name}/")
-            for layer in schema]
+            for layer in map_layers(schema)]
 
 
 def render(zone, schema, assets):
@@ -68,12 +73,12 @@ def test_boundary_is_drawn_in_geojson_order_and_fitted_in_leaflet_order(bell_fou
 def test_layer_control_lists_boundary_and_every_point_layer(bell_foundry_html, schema):
     control = bell_foundry_html[bell_foundry_html.index("overlays :"):bell_foundry_html.index("L.control.layers")]
     assert '"Bell Foundry boundary"' in control
-    for layer in schema:
+    for layer in map_layers(schema):
         assert re.search(rf'"{re.escape(layer.title)}" : point_layer_[0-9a-f]+,', control)
 
 
 def test_legend_names_every_category_and_status_in_text(bell_foundry_html, schema):
-    for layer in schema:
+    for layer in map_layers(schema):
         assert "<h2 id=\"legend_" in bell_foundry_html and f">{layer.title}</h2>" in bell_foundry_html
         for category in layer.categories:
             assert re.search(rf'<li data-category="{category.id}">.*?<span>{re.escape(category.label)}</span>',
@@ -84,8 +89,50 @@ def test_legend_names_every_category_and_status_in_text(bell_foundry_html, schem
     assert "<span>Open: solid marker</span>" in bell_foundry_html
 
 
+def legend_section(html, layer_name):
+    return re.search(rf'<section aria-labelledby="legend_[0-9a-f]+-{layer_name}" data-layer="{layer_name}">(.*?)'
+                     r"</section>", html, re.S).group(1)
+
+
+def test_assets_legend_section_filters_by_category_and_searches_by_name(bell_foundry_html, schema):
+    """Only a layer with names (assets) gets the checkboxes and the search; the lights' key stays a plain list."""
+    assets = legend_section(bell_foundry_html, "assets")
+    search_id = re.search(r'<input type="search" id="(legend_[0-9a-f]+-assets-search)"', assets).group(1)
+    assert f'<label for="{search_id}">Find by name</label>' in assets
+    assert f'aria-controls="{search_id.replace("-search", "-matches")}"' in assets
+    assert f'<ul class="legend-matches" id="{search_id.replace("-search", "-matches")}"></ul>' in assets
+    assert "<legend>Categories shown</legend>" in assets
+    for category in schema.layer("assets").categories:
+        # One checkbox per category, ticked, its label the symbol (drawn) and the category's name (read out).
+        assert re.search(rf'<label><input type="checkbox" name="category"\s+value="{category.id}" checked>'
+                         rf'<svg class="legend-swatch"[^>]*aria-hidden="true"[^>]*>.*?>{category.symbol}</text></svg>'
+                         rf'\s*<span>{re.escape(category.label)}</span></label>', assets, re.S), category.id
+    lights = legend_section(bell_foundry_html, "lights")
+    assert "<input" not in lights and "legend-search" not in lights
+    # The search comes first, and the legend says it holds one.
+    assert bell_foundry_html.index('data-layer="assets"') < bell_foundry_html.index('data-layer="lights"')
+    assert "<summary>Legend and search</summary>" in bell_foundry_html
+
+
+def test_legend_script_hands_each_searchable_layer_to_the_legend(bell_foundry_html):
+    layers = dict(re.findall(r'var (point_layer_[0-9a-f]+) = L\.peopleZones\.pointLayer\(\{\s*"layer": "([a-z-]+)"',
+                             bell_foundry_html))
+    by_name = {name: variable for variable, name in layers.items()}
+    call = re.search(r"L\.peopleZones\.legend\(\"legend_[0-9a-f]+\", \{(.*?)\}\)\.addTo", bell_foundry_html, re.S)
+    assert call.group(1).split() == [f'"assets":', by_name["assets"]]
+    assert '"named": true' in bell_foundry_html and '"named": false' in bell_foundry_html
+
+
+def test_a_map_of_unnamed_layers_has_a_plain_legend(zones, schema, assets):
+    zone = zones.get("new-parks")
+    lights = schema.layer("lights")
+    html = zone_map_html(zone, [PointSource(lights, "/l.points", "/l/")], assets=assets, tiles_url=TILES,
+                         tiles_attribution="x", home_url="/")
+    assert "<summary>Legend</summary>" in html and 'type="search"' not in html and 'type="checkbox"' not in html
+
+
 def test_each_layer_fetches_its_points_url(bell_foundry_html, schema):
-    for layer in schema:
+    for layer in map_layers(schema):
         assert f'"pointsUrl": "/api/zones/bell-foundry/{layer.name}.points"' in bell_foundry_html
         assert f'"featureUrlPrefix": "/api/zones/bell-foundry/{layer.name}/"' in bell_foundry_html
 
@@ -112,7 +159,8 @@ def test_text_from_configuration_is_escaped(zones, schema, assets):
     (lambda layer: PointSource(layer, "/x.points", None), "feature_url_prefix must be a non-empty URL string"),
     (lambda layer: PointSource("lights", "/x.points", "/x/"), "layer must be a mapper.schema.Layer, not 'lights'"),
     (lambda layer: PointLayer("/x.points"), "source must be a PointSource, not '/x.points'"),
-    (lambda layer: Legend([]), "layers must be a non-empty list of mapper.schema.Layer, not []"),
+    (lambda layer: Legend([]), "point_layers must be a non-empty list of PointLayer, not []"),
+    (lambda layer: Legend([layer]), "point_layers must be a non-empty list of PointLayer, not [Layer(name='lights'"),
     (lambda layer: Assets(scripts=(("leaflet", "  "),), stylesheets=()), "the URL of 'leaflet' in scripts"),
     (lambda layer: Assets(scripts=("leaflet.js",), stylesheets=()), "each of scripts must be a (name, url) pair"),
     (lambda layer: ZonePage(title="", heading="x", home_url="/"), "title must be non-empty text, not ''"),

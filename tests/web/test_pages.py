@@ -7,19 +7,28 @@ from html.parser import HTMLParser
 
 import pytest
 
+from mapper.moderation import change_status
 from tests.helpers import INSIDE, point_feature
 from tests.render.populate import fill_lights, submit
 
 
+def published(resources, feature):
+    """A contributed asset after a moderator approved it."""
+    zone = feature["properties"]["zone"]
+    return change_status(resources.store, resources.schema.layer("assets"), zone, feature["id"], "published",
+                         by="test")
+
+
 @pytest.fixture
 def stored(app):
-    """Two lights and an asset in Bell Foundry, one light in New Parks; the lights' categories differ."""
+    """Two lights and a published asset in Bell Foundry, one light in New Parks; the lights' categories differ."""
     resources = app.extensions["mapper"]
     lon, lat = INSIDE["bell-foundry"]
     return {
         "out": submit(resources, "lights", point_feature(lon, lat, category="out", description="By the bus stop")),
         "dim": submit(resources, "lights", point_feature(lon + 0.001, lat + 0.0005, category="dim")),
-        "asset": submit(resources, "assets", point_feature(lon, lat, category="food-bank", name="Pantry")),
+        "asset": published(resources, submit(resources, "assets",
+                                             point_feature(lon, lat, category="food-bank", name="Pantry"))),
         "new-parks": submit(resources, "lights", point_feature(*INSIDE["new-parks"], category="obscured")),
     }
 
@@ -33,7 +42,7 @@ def test_index_lists_every_zone_with_counts_and_map_links(client, stored):
     response = client.get("/")
     assert response.status_code == 200 and response.mimetype == "text/html"
     html = response.get_data(as_text=True)
-    assert '<html lang="en-GB">' in html and "<title>People Zones map</title>" in html
+    assert '<html lang="en-GB"' in html and "<title>People Zones map</title>" in html
     assert cells(html, "bell-foundry") == {"lights": "2", "assets": "1"}
     assert cells(html, "new-parks") == {"lights": "1", "assets": "0"}
     assert cells(html, "thringstone-whitwick") == {"lights": "0", "assets": "0"}
@@ -83,14 +92,31 @@ def test_points_are_aligned_columns(client, stored):
     assert response.status_code == 200 and response.mimetype == "application/json"
     document = response.get_json()
     assert document["fields"] == ["id", "lon", "lat", "category", "status"]
-    assert document["categories"][:2] == ["out", "dim"] and document["statuses"] == ["open"]
-    assert document["count"] == 2
+    assert document["categories"][:2] == ["out", "dim"] and document["statuses"][0] == "open"
+    assert document["count"] == 2 and "name" not in document
     rows = {document["id"][i]: (document["lon"][i], document["lat"][i], document["categories"][document["category"][i]],
                                 document["statuses"][document["status"][i]]) for i in range(document["count"])}
     for key in ("out", "dim"):
         feature = stored[key]
         lon, lat = feature["geometry"]["coordinates"]
         assert rows[feature["id"]] == (round(lon, 6), round(lat, 6), key, "open")
+
+
+def test_asset_points_carry_names_for_the_search(app, client, stored):
+    """Assets have a public name property, so their .points add a name column aligned with the others."""
+    resources = app.extensions["mapper"]
+    lon, lat = INSIDE["bell-foundry"]
+    hostile = published(resources, submit(resources, "assets", point_feature(
+        lon + 0.002, lat, category="youth-service", name='Youth <img src=x onerror=window.__xss=1> & "club"')))
+    submit(resources, "assets", point_feature(lon, lat + 0.001, category="food-bank", name="Still pending"))
+    document = client.get("/api/zones/bell-foundry/assets.points").get_json()
+    assert document["fields"] == ["id", "lon", "lat", "category", "status", "name"]
+    assert document["count"] == 2 and document["statuses"][document["status"][0]] == "published"
+    rows = dict(zip(document["id"], document["name"]))
+    # Names are data, not markup: the JSON carries them as they are and the map sets them with textContent.
+    assert rows == {stored["asset"]["id"]: "Pantry", hostile["id"]: hostile["properties"]["name"]}
+    filtered = client.get("/api/zones/bell-foundry/assets.points?category=youth-service").get_json()
+    assert filtered["id"] == [hostile["id"]] and filtered["name"] == [hostile["properties"]["name"]]
 
 
 def test_points_honour_filters(client, stored):
@@ -110,6 +136,7 @@ def test_points_honour_filters(client, stored):
 def test_points_of_an_empty_layer(client):
     document = client.get("/api/zones/thringstone-whitwick/assets.points").get_json()
     assert document["count"] == 0 and document["id"] == document["lon"] == document["category"] == []
+    assert document["name"] == []
 
 
 def test_points_and_map_page_are_gzipped_for_clients_that_accept_it(app, client):

@@ -8,6 +8,9 @@
  * most). Because clustering runs up to the map's last zoom, what is drawn stays bounded at every zoom, so every
  * marker can be a real, keyboard-focusable DOM element.
  *
+ * A layer whose .points carry names (community assets) can be filtered by category and searched by name from its
+ * section of the legend; the filter rebuilds that layer's supercluster index from the features it keeps.
+ *
  * Coordinates: the .points JSON and supercluster use GeoJSON order [lon, lat]; Leaflet takes [lat, lon].
  * User text reaches the page only through textContent, never innerHTML.
  */
@@ -19,6 +22,20 @@
   var SYMBOL = /^[A-Za-z0-9]$/;
   var GREY = '#636363';
   var MAX_LISTED = 20;
+  var FOCUS_ZOOM = 17;       // a street: close enough to pick out one building's marker
+  var SEARCH_DELAY = 150;    // ms after the last keystroke; rebuilding a large layer's index is not free
+  var NARROW = '(max-width: 40rem)';
+
+  function narrowScreen() {
+    return Boolean(window.matchMedia && window.matchMedia(NARROW).matches);
+  }
+
+  // Case- and accent-insensitive search text: "Café" matches "cafe".
+  function searchKey(value) {
+    var text = String(value || '');
+    if (text.normalize) { text = text.normalize('NFD').replace(/[\u0300-\u036f]/g, ''); }
+    return text.toLowerCase();
+  }
 
   function safeColour(value) {
     return COLOUR.test(value || '') ? value : GREY;
@@ -46,6 +63,16 @@
     link.href = url.href;
     link.rel = 'noopener nofollow';
     return link;
+  }
+
+  // Popup options that keep it on screen: no wider than a phone allows, and clear of the controls at the top.
+  function popupOptions(map) {
+    var topControls = map.getContainer().querySelector('.leaflet-top.leaflet-right');
+    return {
+      maxWidth: Math.max(160, Math.min(320, map.getSize().x - 80)),
+      autoPanPaddingTopLeft: L.point(10, (topControls ? topControls.offsetHeight : 0) + 10),
+      autoPanPaddingBottomRight: L.point(10, 10)
+    };
   }
 
   function formatDate(value) {
@@ -80,7 +107,8 @@
       marker: 'circle',
       categories: [],
       statuses: [],
-      fields: []
+      fields: [],
+      named: false
     },
 
     initialize: function (options) {
@@ -91,6 +119,8 @@
       this._icons = {};
       this._categories = byId(this.options.categories);
       this._statuses = byId(this.options.statuses);
+      this._hidden = {};   // category id -> true for unticked categories
+      this._query = '';
       this.count = null;
     },
 
@@ -120,9 +150,9 @@
         })
         .then(function (data) {
           self._data = data;
-          self._index = self._buildIndex(data, map);
+          self._keys = self.options.named && data.name ? data.name.map(searchKey) : null;
           self.count = data.count;
-          self._draw();
+          self._applyFilter(map);
           (self._map || map).fire('pz:layerload', {title: self.options.title, count: data.count});
           self.fire('load', {count: data.count});
         })
@@ -133,11 +163,12 @@
       return this._loading;
     },
 
-    _buildIndex: function (data, map) {
-      var points = new Array(data.count);
-      for (var i = 0; i < data.count; i++) {
+    _buildIndex: function (data, kept, map) {
+      var points = new Array(kept.length);
+      for (var k = 0; k < kept.length; k++) {
+        var i = kept[k];
         // GeoJSON order, as supercluster expects: [lon, lat]
-        points[i] = {type: 'Feature', properties: {i: i}, geometry: {type: 'Point', coordinates: [data.lon[i], data.lat[i]]}};
+        points[k] = {type: 'Feature', properties: {i: i}, geometry: {type: 'Point', coordinates: [data.lon[i], data.lat[i]]}};
       }
       var index = new Supercluster({
         radius: this.options.clusterRadius,
@@ -146,6 +177,71 @@
         maxZoom: map.getMaxZoom()
       });
       return index.load(points);
+    },
+
+    // Show only the features in ticked categories whose names contain the query (case and accents ignored).
+    setFilter: function (hiddenCategories, query) {
+      this._hidden = hiddenCategories || {};
+      this._query = searchKey(query).trim();
+      if (this._data) { this._applyFilter(this._map); }
+    },
+
+    _passes: function (i, ignoreCategories) {
+      var data = this._data;
+      if (!ignoreCategories && this._hidden[data.categories[data.category[i]]]) { return false; }
+      return !this._query || (this._keys !== null && this._keys[i].indexOf(this._query) >= 0);
+    },
+
+    _applyFilter: function (map) {
+      var data = this._data;
+      var kept = [];
+      for (var i = 0; i < data.count; i++) {
+        if (this._passes(i, false)) { kept.push(i); }
+      }
+      this._index = this._buildIndex(data, kept, map);
+      this._draw();
+      if (map) { map.fire('pz:layerfilter', {title: this.options.title, shown: kept.length, count: data.count}); }
+    },
+
+    /*
+     * The features whose names match the query, in ticked categories, names starting with it first:
+     * {loaded, total, items: [{index, name, category}], hiddenByCategory}. An empty query matches nothing here.
+     */
+    matches: function (limit) {
+      var result = {loaded: Boolean(this._data), total: 0, items: [], hiddenByCategory: 0};
+      if (!this._data || !this._query || !this._keys) { return result; }
+      var found = [];
+      for (var i = 0; i < this._data.count; i++) {
+        if (this._passes(i, false)) {
+          found.push(i);
+        } else if (this._passes(i, true)) {
+          result.hiddenByCategory += 1;
+        }
+      }
+      var keys = this._keys;
+      var query = this._query;
+      var names = this._data.name;
+      found.sort(function (a, b) {
+        var aStarts = keys[a].indexOf(query) === 0 ? 0 : 1;
+        var bStarts = keys[b].indexOf(query) === 0 ? 0 : 1;
+        return aStarts - bStarts || names[a].localeCompare(names[b], 'en-GB');
+      });
+      result.total = found.length;
+      var self = this;
+      result.items = found.slice(0, limit || MAX_LISTED).map(function (i) {
+        return {index: i, name: names[i], category: self._describe(i).category.label};
+      });
+      return result;
+    },
+
+    // Centre the map on one feature, close enough to see it, and open its details; returnFocus gets focus back
+    // when the popup closes.
+    showFeature: function (i, returnFocus) {
+      var map = this._map;
+      if (!map || !this._data) { return; }
+      var latlng = L.latLng(this._data.lat[i], this._data.lon[i]);   // [lon, lat] columns -> Leaflet [lat, lon]
+      map.setView(latlng, Math.min(map.getMaxZoom(), Math.max(map.getZoom(), FOCUS_ZOOM)), {animate: false});
+      this._openDetails(i, latlng, returnFocus);
     },
 
     _draw: function () {
@@ -174,7 +270,9 @@
       var statusId = data.statuses[data.status[i]];
       var category = this._categories[categoryId] || {id: categoryId, label: categoryId || 'Uncategorised', colour: GREY};
       var status = this._statuses[statusId] || {id: statusId, label: statusId, look: 'ring'};
-      return {category: category, status: status};
+      var name = this.options.named && data.name ? data.name[i] : '';
+      // What a person calls the feature: its name where it has one, else its category.
+      return {category: category, status: status, name: name, title: name || category.label};
     },
 
     _icon: function (category, status) {
@@ -195,7 +293,8 @@
       var marker = L.marker(latlng, {
         icon: this._icon(described.category, described.status),
         keyboard: true,
-        title: described.category.label + ' (' + described.status.label + ')'
+        title: described.name ? described.name + ' – ' + described.category.label :
+          described.category.label + ' (' + described.status.label + ')'
       });
       marker.on('click', function () { this._openDetails(i, latlng); }, this);
       return marker;
@@ -233,7 +332,7 @@
       leaves.forEach(function (leaf) {
         var i = leaf.properties.i;
         var item = element('li');
-        var button = element('button', null, self._describe(i).category.label);
+        var button = element('button', null, self._describe(i).title);
         button.type = 'button';
         button.addEventListener('click', function () { self._openDetails(i, latlng); });
         item.appendChild(button);
@@ -243,18 +342,36 @@
       if (cluster.properties.point_count > leaves.length) {
         box.appendChild(element('p', null, 'Showing the first ' + leaves.length + '.'));
       }
-      L.popup({maxWidth: 320}).setLatLng(latlng).setContent(box).openOn(map);
+      L.popup(popupOptions(map)).setLatLng(latlng).setContent(box).openOn(map);
     },
 
-    _openDetails: function (i, latlng) {
+    _openDetails: function (i, latlng, returnFocus) {
       var described = this._describe(i);
       var id = this._data.id[i];
+      var map = this._map;
       var box = element('div', 'pz-popup');
-      box.appendChild(element('h3', null, described.category.label));
+      var heading = element('h3', null, described.title);
+      box.appendChild(heading);
+      if (described.name) { box.appendChild(element('p', 'pz-popup-category', described.category.label)); }
       var waiting = element('p', 'pz-popup-loading', 'Loading details…');
       box.appendChild(waiting);
-      L.popup({maxWidth: 320}).setLatLng(latlng).setContent(box).openOn(this._map);
-      var fields = this.options.fields;
+      var popup = L.popup(popupOptions(map)).setLatLng(latlng).setContent(box).openOn(map);
+      if (returnFocus) {
+        // Opened from the search list: take keyboard focus into the popup, Escape closes it, and focus goes back.
+        heading.tabIndex = -1;
+        heading.focus();
+        box.addEventListener('keydown', function (event) {
+          if (event.key === 'Escape') { map.closePopup(popup); }
+        });
+        popup.on('remove', function () {
+          if (!document.activeElement || document.activeElement === document.body || box.contains(document.activeElement)) {
+            returnFocus();
+          }
+        });
+      }
+      // The name is the popup's title already.
+      var fields = described.name ? this.options.fields.filter(function (field) { return field.name !== 'name'; }) :
+        this.options.fields;
       fetch(this.options.featureUrlPrefix + encodeURIComponent(id), {headers: {Accept: 'application/geo+json'}, credentials: 'same-origin'})
         .then(function (response) {
           if (response.status === 404) { throw new Error('This feature is no longer shown on the map.'); }
@@ -264,6 +381,10 @@
         .then(function (feature) {
           box.removeChild(waiting);
           box.appendChild(details(feature.properties || {}, fields, described.status.label));
+          // Measure the popup again for its new content and pan it into view; re-adding the content drops focus.
+          var focused = box.contains(document.activeElement) ? document.activeElement : null;
+          popup.update();
+          if (focused) { focused.focus(); }
         })
         .catch(function (error) {
           waiting.textContent = error.message || 'Could not load the details.';
@@ -300,23 +421,134 @@
     return list;
   }
 
+  /*
+   * The category checkboxes and name search of one layer's legend section, driving layer.setFilter. The search is
+   * a text box followed by a list of buttons, one per match: Tab or Down arrow reaches them, Enter in the box
+   * chooses the first, Escape clears the box.
+   */
+  function bindFilters(section, layer, box) {
+    var input = section.querySelector('.legend-search input');
+    var list = section.querySelector('.legend-matches');
+    var summary = section.querySelector('.legend-matches-summary');
+    var boxes = Array.prototype.slice.call(section.querySelectorAll('.legend-filters input[type=checkbox]'));
+    var timer = null;
+
+    function apply() {
+      var hidden = {};
+      boxes.forEach(function (checkbox) { if (!checkbox.checked) { hidden[checkbox.value] = true; } });
+      layer.setFilter(hidden, input.value);
+      listMatches();
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(apply, SEARCH_DELAY);
+    }
+
+    function buttons() {
+      return Array.prototype.slice.call(list.querySelectorAll('button'));
+    }
+
+    function choose(index, button) {
+      // On a phone the open legend would cover the popup: fold it, and give focus back to the legend after.
+      var folded = narrowScreen();
+      if (folded) { box.open = false; }
+      layer.showFeature(index, function () {
+        var target = folded ? box.querySelector('summary') : button;
+        if (target && target.isConnected) { target.focus(); }
+      });
+    }
+
+    function listMatches() {
+      list.textContent = '';
+      if (!input.value.trim()) { summary.textContent = ''; return; }
+      var found = layer.matches(MAX_LISTED);
+      if (!found.loaded) { summary.textContent = 'Still loading; the list appears when the map has loaded.'; return; }
+      var text;
+      if (found.total === 0) {
+        text = 'No name matches “' + input.value.trim() + '”';
+      } else if (found.total > found.items.length) {
+        text = 'The first ' + found.items.length + ' of ' + found.total + ' matches; type more of the name';
+      } else {
+        text = found.total === 1 ? '1 match' : found.total + ' matches';
+      }
+      if (found.hiddenByCategory) {
+        text += ' (' + found.hiddenByCategory + ' more in categories not shown)';
+      }
+      summary.textContent = text + '.';
+      found.items.forEach(function (item) {
+        var row = element('li');
+        var button = element('button');
+        button.type = 'button';
+        button.appendChild(element('span', 'legend-match-name', item.name));
+        button.appendChild(element('span', 'legend-match-category', item.category));
+        button.addEventListener('click', function () { choose(item.index, button); });
+        row.appendChild(button);
+        list.appendChild(row);
+      });
+    }
+
+    input.addEventListener('input', later);
+    input.addEventListener('keydown', function (event) {
+      var first = buttons()[0];
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        clearTimeout(timer);
+        apply();
+        first = buttons()[0];
+        if (first) { first.click(); }
+      } else if (event.key === 'ArrowDown' && first) {
+        event.preventDefault();
+        first.focus();
+      } else if (event.key === 'Escape' && input.value) {
+        event.preventDefault();
+        input.value = '';
+        apply();
+      }
+    });
+    list.addEventListener('keydown', function (event) {
+      if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') { return; }
+      var all = buttons();
+      var position = all.indexOf(document.activeElement);
+      if (position < 0) { return; }
+      event.preventDefault();
+      var next = position + (event.key === 'ArrowDown' ? 1 : -1);
+      if (next < 0) { input.focus(); } else if (next < all.length) { all[next].focus(); }
+    });
+    boxes.forEach(function (checkbox) { checkbox.addEventListener('change', apply); });
+    Array.prototype.forEach.call(section.querySelectorAll('.legend-filter-all button'), function (button) {
+      button.addEventListener('click', function () {
+        var on = button.getAttribute('data-select') === 'all';
+        boxes.forEach(function (checkbox) { checkbox.checked = on; });
+        apply();
+      });
+    });
+    // Choices made while the layer was still loading (or kept by the browser on reload) apply once it arrives.
+    layer.on('load', apply);
+  }
+
   var Legend = L.Control.extend({
-    options: {position: 'bottomleft', element: null},
+    options: {position: 'bottomleft', element: null, filterable: {}},
 
     onAdd: function (map) {
       var box = document.getElementById(this.options.element);
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       // Open on wide screens; on a phone the legend would hide the map, so it starts folded (one tap opens it).
-      if (window.matchMedia && window.matchMedia('(max-width: 40rem)').matches) { box.open = false; }
+      if (narrowScreen()) { box.open = false; }
       this._status = box.querySelector('.map-status');
       this._messages = {};
-      map.on('pz:layerloading pz:layerload pz:layererror', this._update, this);
+      var filterable = this.options.filterable;
+      Array.prototype.forEach.call(box.querySelectorAll('section[data-layer]'), function (section) {
+        var layer = filterable[section.getAttribute('data-layer')];
+        if (layer && section.querySelector('.legend-search')) { bindFilters(section, layer, box); }
+      });
+      map.on('pz:layerloading pz:layerload pz:layererror pz:layerfilter', this._update, this);
       return box;
     },
 
     onRemove: function (map) {
-      map.off('pz:layerloading pz:layerload pz:layererror', this._update, this);
+      map.off('pz:layerloading pz:layerload pz:layererror pz:layerfilter', this._update, this);
     },
 
     _update: function (event) {
@@ -325,6 +557,9 @@
         text = 'Loading ' + event.title.toLowerCase() + '…';
       } else if (event.type === 'pz:layerload') {
         text = event.title + ': ' + event.count.toLocaleString('en-GB') + ' on the map.';
+      } else if (event.type === 'pz:layerfilter') {
+        text = event.title + ': ' + (event.shown === event.count ? '' : event.shown.toLocaleString('en-GB') + ' of ') +
+          event.count.toLocaleString('en-GB') + ' on the map.';
       } else {
         text = 'Could not load ' + event.title.toLowerCase() + ': ' + event.message + '.';
       }
@@ -341,6 +576,6 @@
     PointLayer: PointLayer,
     Legend: Legend,
     pointLayer: function (options) { return new PointLayer(options); },
-    legend: function (elementId) { return new Legend({element: elementId}); }
+    legend: function (elementId, filterable) { return new Legend({element: elementId, filterable: filterable || {}}); }
   };
 }());
