@@ -2,7 +2,7 @@
 
 Every change of status goes through :func:`change_status`, which checks and writes inside one ``Store.update`` (so
 two moderators cannot both approve the same contribution) and appends a record to the feature's ``history``
-property: ``{"at", "from", "to", "by", "note"}``. The CLI calls these functions; a moderators' web page would too.
+property: ``{"at", "from", "to", "by", "public_note"}`` (the note is shown on the report's tracking page). The CLI calls these functions; a moderators' web page would too.
 """
 
 from datetime import datetime, timezone
@@ -22,9 +22,10 @@ def history_record(old, new, by, note=None, at=None):
     """One entry of a feature's ``history``.
 
     >>> history_record("pending", "published", "cli", at="2024-05-01T09:30:00.000Z")
-    {'at': '2024-05-01T09:30:00.000Z', 'from': 'pending', 'to': 'published', 'by': 'cli', 'note': None}
+    {'at': '2024-05-01T09:30:00.000Z', 'from': 'pending', 'to': 'published', 'by': 'cli', 'public_note': None}
     """
-    return {"at": at or format_datetime(datetime.now(timezone.utc)), "from": old, "to": new, "by": by, "note": note}
+    return {"at": at or format_datetime(datetime.now(timezone.utc)), "from": old, "to": new, "by": by,
+            "public_note": note}
 
 
 def change_status(store, layer, zone_id, feature_id, new_status, *, by, note=None, allowed_from=None):

@@ -75,7 +75,7 @@ def test_a_contribution_is_public_only_once_approved(client, moderate):
     assert shown["properties"]["status"] == "published"
     [record] = shown["properties"]["history"]
     assert record["from"] == "pending" and record["to"] == "published" and record["by"] == "cli"
-    assert record["note"] is None and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["at"])
+    assert record["public_note"] is None and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["at"])
     assert moderate("list").output == "0 assets waiting for moderation.\n"
 
 
@@ -96,7 +96,7 @@ def test_a_rejected_contribution_never_appears(client, moderate, data_dir):
     stored = GeoJSONFileStore(data_dir).get(ZONE, "assets", spam["id"])
     assert stored["properties"]["status"] == "rejected"
     [record] = stored["properties"]["history"]
-    assert (record["from"], record["to"], record["by"], record["note"]) == (
+    assert (record["from"], record["to"], record["by"], record["public_note"]) == (
         "pending", "rejected", "cli", "Advertising, not a community asset")
 
 
