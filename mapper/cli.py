@@ -405,3 +405,211 @@ def add(name, zone_id, boundary, council, data):
     click.echo(f"Added {zone.id} ({zone.name}, {zone.area_m2 / 1e6:.2f} km²) to {registry.path}.")
     for a, b, area in overlapping_zones(registry, {zone.id}):
         click.echo(f"Warning: {a} and {b} overlap by {area} m²; points there go to {a}.", err=True)
+
+
+# -- analysts: police.uk import, hotspots, target areas, evaluation ------------------------------------------------
+
+
+@main.command("import-police")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. new-parks.")
+@data_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_police_command(zone_id, data, files):
+    """Import police.uk street-level crime CSVs (FILES) into a zone's crime layer.
+
+    Only rows inside the zone are kept; the rest are counted by reason. Importing the same file again adds nothing.
+    """
+    from mapper.importers.police_uk import import_police
+
+    resources = open_resources(data)
+    report = import_police(files, zone_id, schema=resources.schema, zones=resources.zones(), store=resources.store)
+    for path, number, message in report.refusals[:MAX_LISTED]:
+        click.echo(f"{path}: row {number}: {message}", err=True)
+    if len(report.refusals) > MAX_LISTED:
+        click.echo(f"... and {len(report.refusals) - MAX_LISTED} more refused.", err=True)
+    click.echo(report.summary())
+
+
+def analysis_options(command):
+    """Options shared by hotspots and targets: zone, layers, window, cell and suppression."""
+    options = [
+        click.option("--zone", "zone_id", required=True, help="Zone id, e.g. new-parks."),
+        click.option("--layer", "layers", multiple=True, required=True,
+                     help="LAYER[:FILTER[:WEIGHT]], e.g. crime:anti-social-behaviour or lights:open:2; repeatable. "
+                          "FILTER is categories and statuses joined by '+', or 'open'."),
+        click.option("--from", "start", default=None, help="First month or day (YYYY-MM[-DD]), inclusive."),
+        click.option("--to", "end", default=None, help="Last month or day (YYYY-MM[-DD]), inclusive."),
+        click.option("--cell", default=50.0, show_default=True, type=float, help="Cell size in metres."),
+        click.option("--suppress-below", default=3, show_default=True, type=click.IntRange(0),
+                     help="Withhold counts of cells with fewer records than this (public outputs)."),
+        click.option("--no-suppression", is_flag=True, help="Keep every count (officers' and analysts' outputs)."),
+        click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Output file (.geojson)."),
+        data_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def write_geojson(collection, output):
+    import json
+
+    if output.suffix.lower() not in (".geojson", ".json"):
+        raise Refused(f"{output}: only GeoJSON output (.geojson) is available so far.")
+    output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+
+
+@main.command()
+@analysis_options
+@click.option("--method", type=click.Choice(["gi", "kde"]), default="gi", show_default=True,
+              help="Getis-Ord Gi* or quartic kernel density.")
+@click.option("--band", default=200.0, show_default=True, type=float, help="Gi* distance band in metres.")
+@click.option("--bandwidth", default=None, type=float, help="Kernel density bandwidth in metres (default: --band).")
+@click.option("--no-fdr", is_flag=True, help="Gi* confidence bins without the FDR correction.")
+def hotspots(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, data, method, band,
+             bandwidth, no_fdr):
+    """Write a hotspot grid (Gi* or kernel density) of a zone's layers as GeoJSON cells."""
+    from mapper.analysis.hotspots import hotspot_layer
+
+    resources = open_resources(data)
+    zone = resources.zones().get(zone_id)
+    collection = hotspot_layer(resources.store, zone, list(layers), method=method, cell=cell, band=band,
+                               bandwidth=bandwidth, start=start, end=end, fdr=not no_fdr,
+                               suppress_below=0 if no_suppression else suppress_below, schema=resources.schema)
+    write_geojson(collection, output)
+    records = sum(layer["records"] for layer in collection["analysis"]["layers"])
+    hot = sum(1 for f in collection["features"] if (f["properties"].get("Gi_Bin") or
+                                                     f["properties"].get("density_class") or 0) > 0)
+    click.echo(f"Wrote {plural(len(collection['features']), 'cell')} ({hot} hot) from "
+               f"{plural(records, 'record')} to {output}.")
+
+
+@main.command()
+@analysis_options
+@click.option("--method", type=click.Choice(["counts", "gi", "kde"]), default="counts", show_default=True,
+              help="How cells are scored (counts predicted best here: see docs/hotspots.md).")
+@click.option("--share", default=0.05, show_default=True, type=float, help="Largest share of the zone's area.")
+@click.option("--band", default=200.0, show_default=True, type=float, help="Gi* distance band in metres.")
+@click.option("--bandwidth", default=200.0, show_default=True, type=float, help="Density bandwidth in metres.")
+def targets(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, data, method, share, band,
+            bandwidth):
+    """Write ranked Crimestoppers target areas of a zone as GeoJSON polygons and list them."""
+    from mapper.analysis.targets import target_layer
+
+    resources = open_resources(data)
+    zone = resources.zones().get(zone_id)
+    collection = target_layer(resources.store, zone, list(layers), method=method, share=share, cell=cell,
+                              band=band, bandwidth=bandwidth, start=start, end=end,
+                              suppress_below=0 if no_suppression else suppress_below, schema=resources.schema)
+    write_geojson(collection, output)
+    for feature in collection["features"][:MAX_LISTED]:
+        p = feature["properties"]
+        click.echo(f"{p['rank']:>3}. {p['records']:>5} records  {p['zone_share']:>6.2%} of the zone  "
+                   f"{', '.join(p['streets']) or '(no street named)'}")
+    click.echo(f"Wrote {plural(len(collection['features']), 'target area')} to {output}.")
+
+
+@main.command()
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. new-parks.")
+@click.option("--layer", "layers", multiple=True, required=True, help="LAYER[:FILTER[:WEIGHT]]; repeatable.")
+@click.option("--train", required=True, help="Training period, YYYY-MM..YYYY-MM.")
+@click.option("--test", "test_period", required=True, help="Test period, YYYY-MM..YYYY-MM.")
+@click.option("--share", default=0.05, show_default=True, type=float, help="Share of the study area selected.")
+@click.option("--cell", default=50.0, show_default=True, type=float, help="Cell size in metres.")
+@click.option("--band", default=200.0, show_default=True, type=float, help="Gi* distance band in metres.")
+@data_option
+def evaluate(zone_id, layers, train, test_period, share, cell, band, data):
+    """How well each hotspot method predicts: hit rate, PAI and PEI (Chainey, Tompson & Uhlig 2008)."""
+    from mapper.analysis.evaluate import evaluate_methods, format_table, parse_period
+
+    resources = open_resources(data)
+    zone = resources.zones().get(zone_id)
+    results = evaluate_methods(resources.store, zone, list(layers), parse_period(train, "train"),
+                               parse_period(test_period, "test"), share, cell, band, schema=resources.schema)
+    click.echo(f"{zone.id}: {', '.join(layers)}; train {train}, test {test_period}, {share:.0%} of the study area")
+    click.echo(format_table(results))
+
+
+# -- audit walks (GPX) ---------------------------------------------------------------------------------------------
+
+
+@main.command("import-gpx")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. thringstone-whitwick.")
+@click.option("--date", "walked_on", help="The walk's date, YYYY-MM-DD (default: from the file's times).")
+@click.option("--walkers", type=click.IntRange(1, 500), help="How many people walked.")
+@click.option("--title", help="The walk's title (default: the file's own name for it).")
+@click.option("--keep-outside", is_flag=True, help="Keep track parts and waypoints outside the zone.")
+@data_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_gpx(zone_id, walked_on, walkers, title, keep_outside, data, file):
+    """Import an audit walk: FILE's track becomes a walk in the zone's audits layer, its waypoints lighting reports.
+
+    Track parts and waypoints outside the zone are reported and left out unless --keep-outside. Importing the same
+    file again adds nothing.
+    """
+    from mapper.importers.gpx import MAX_BYTES, import_walk
+
+    resources = open_resources(data)
+    with open(file, "rb") as f:
+        content = f.read(MAX_BYTES + 1)
+    result = import_walk(content, zone_id, schema=resources.schema, zones=resources.zones(), store=resources.store,
+                         file_name=file.name, title=title, walked_on=walked_on, walkers=walkers,
+                         keep_outside=keep_outside)
+    for line in result.skipped[:MAX_LISTED] + result.notes:
+        click.echo(f"{file}: {line}", err=True)
+    if len(result.skipped) > MAX_LISTED:
+        click.echo(f"... and {len(result.skipped) - MAX_LISTED} more skipped.", err=True)
+    click.echo(describe_import(result, zone_id))
+
+
+def describe_import(result, zone_id):
+    """One or two lines saying what an import stored."""
+    lines = []
+    walk = result.walk["properties"] if result.walk else None
+    if walk and result.walk_created:
+        minutes = f", {walk['duration_s'] // 60:.0f} min" if walk.get("duration_s") is not None else ""
+        lines.append(f"Imported the walk {walk.get('title')!r} ({walk['length_m']:,.0f} m{minutes}) into "
+                     f"{zone_id}/audits as {walk['id']}.")
+    elif walk:
+        lines.append(f"This file was imported before, as walk {walk['id']}; the walk is unchanged.")
+    refs = ", ".join(f["properties"].get("ref") or "?" for f in result.reports_added[:MAX_LISTED])
+    lines.append(f"{plural(len(result.reports_added), 'lighting report')} added" + (f" ({refs})" if refs else "")
+                 + (f"; {result.reports_already} already imported" if result.reports_already else "")
+                 + (f"; {plural(len(result.existing), 'waypoint')} already reported" if result.existing else "")
+                 + (f"; {len(result.skipped)} skipped" if result.skipped else "") + ".")
+    return "\n".join(lines)
+
+
+@main.command("export-gpx")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. thringstone-whitwick.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The GPX file to write ('-' for standard output).")
+@click.option("--status", help="Comma-separated statuses to include (default: every open one).")
+@click.option("--uncovered", is_flag=True, help="Add the parts of the zone no walk has covered, as routes.")
+@data_option
+def export_gpx(zone_id, output, status, uncovered, data):
+    """Write a zone's open lighting faults as GPX waypoints for the next audit walk."""
+    from mapper.analysis.coverage import uncovered as uncovered_area
+    from mapper.export.gpx import uncovered_routes, write_gpx
+    from shapely.geometry import shape
+
+    resources = open_resources(data)
+    zone = resources.zones().get(zone_id)
+    layer = resources.schema.layer("lights")
+    statuses = [s.strip() for s in status.split(",") if s.strip()] if status else list(layer.open_statuses)
+    unknown = [s for s in statuses if s not in layer.statuses]
+    if unknown:
+        raise Refused(f"Unknown status {unknown[0]!r}. Statuses are: {', '.join(layer.statuses)}.")
+    features = resources.store.query(zone.id, layer.name, where={"status": statuses})
+    routes = []
+    if uncovered:
+        walks = [shape(walk["geometry"]) for walk in resources.store.query(zone.id, "audits")]
+        routes = uncovered_routes(uncovered_area(zone.boundary, walks))
+    body = write_gpx(features, layer, routes=routes)
+    if str(output) == "-":
+        click.get_binary_stream("stdout").write(body)
+    else:
+        output.write_bytes(body)
+        click.echo(f"Wrote {plural(len(features), 'waypoint')}"
+                   + (f" and {plural(len(routes), 'route')}" if uncovered else "") + f" to {output}.")
