@@ -242,3 +242,63 @@ def overlapping_zones(registry, zone_ids=None):
                 if area >= 1:
                     found.append((zone.id, other.id, round(area, 1)))
     return found
+
+
+def clip_to_zone(zone, lines):
+    """Split a lon/lat (Multi)LineString at a zone's boundary: ``(inside, outside)``, each a MultiLineString
+    (empty when nothing is there). Points where a line only touches the boundary are dropped.
+
+    Each segment is clipped on its own and the pieces chained back in order: an overlay of the whole line would
+    dissolve a street walked there and back into one pass and halve the metres walked. Walks are clipped in lon/lat
+    (over tens of metres a straight segment in degrees and in metres part by millimetres) and measured afterwards in
+    EPSG:27700.
+
+    >>> from shapely.geometry import LineString, box
+    >>> square = Zone("square", "Square", box(0, 0, 1, 1))
+    >>> inside, outside = clip_to_zone(square, LineString([(0.5, 0.5), (1.5, 0.5), (0.5, 0.5)]))
+    >>> inside.wkt, outside.wkt
+    ('MULTILINESTRING ((0.5 0.5, 1 0.5), (1 0.5, 0.5 0.5))', 'MULTILINESTRING ((1 0.5, 1.5 0.5, 1 0.5))')
+    """
+    inside, outside = [], []
+    for line in shapely.get_parts(lines):
+        coordinates = shapely.get_coordinates(line)
+        if len(coordinates) < 2:
+            continue
+        segments = shapely.linestrings(np.stack([coordinates[:-1], coordinates[1:]], axis=1))
+        # Only segments that cross the boundary need an overlay; the rest are wholly in or wholly out (vectorised).
+        within = shapely.within(segments, zone.boundary)
+        touching = shapely.intersects(segments, zone.boundary)
+        crossing = np.flatnonzero(touching & ~within)
+        vertices = [tuple(position) for position in coordinates.tolist()]
+        inside += _chained(vertices, within, dict(zip(crossing, shapely.intersection(segments[crossing],
+                                                                                      zone.boundary))))
+        outside += _chained(vertices, ~touching, dict(zip(crossing, shapely.difference(segments[crossing],
+                                                                                        zone.boundary))))
+    return shapely.MultiLineString(inside), shapely.MultiLineString(outside)
+
+
+def _chained(vertices, whole, pieces):
+    """Lines from a walk's segments: segment ``i`` (``vertices[i]`` to ``vertices[i + 1]``) is kept whole where
+    ``whole[i]``, as its ``pieces[i]`` where it crosses the boundary, and not at all otherwise. Pieces are joined
+    where the walk went on through a shared vertex; anywhere else a new line starts."""
+    lines, current = [], None
+    for number, keep in enumerate(whole):
+        start, end = vertices[number], vertices[number + 1]
+        if start == end:
+            continue  # a GPS log repeats a position while the walkers stand still: no segment, no break
+        if keep:
+            parts = [[start, end]]
+        elif number in pieces:
+            parts = [list(part.coords) for part in shapely.get_parts(pieces[number])
+                     if part.geom_type == "LineString" and part.length > 0]
+        else:
+            parts = []
+        for position, coordinates in enumerate(parts):
+            if position == 0 and current is not None and current[-1] == coordinates[0] == start:
+                current.extend(coordinates[1:])
+            else:
+                current = coordinates
+                lines.append(current)
+        if not parts or parts[-1][-1] != end:
+            current = None  # the walk left the zone (or came back) within this segment
+    return lines

@@ -1,13 +1,13 @@
 """One registry of output formats. A layer URL with ``.<extension>`` is answered by the writer registered here.
 
 Writers take a :class:`~mapper.store.FeatureSet` and the layer's schema and return bytes (or an iterable of bytes);
-they know nothing of Flask. Later formats (xlsx, gpkg, shp, kml, gpx) register the same way.
+they know nothing of Flask. Later formats (xlsx, gpkg, shp, kml) register the same way.
 """
 
 from dataclasses import dataclass
 from typing import Callable
 
-from mapper.export import points, tabular
+from mapper.export import gpx, points, tabular
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ FORMATS = {
     "geojson": Format("geojson", "application/geo+json", _geojson),
     "csv": Format("csv", "text/csv; charset=utf-8", tabular.write_csv),
     "points": Format("points", "application/json", points.write_points),
+    # Faults as waypoints (walks as tracks) for a walker's phone; mapper.importers.gpx reads it back.
+    "gpx": Format("gpx", "application/gpx+xml", gpx.write_gpx),
 }
 
 
