@@ -168,6 +168,7 @@ def test_comments_inside_nodes_are_ignored_but_one_point_is_no_walk(walk_in, sto
 
 
 # -- hostile and malformed files: refused quickly, clearly, with nothing stored ------------------------------------
+# Times are this process's CPU seconds (time.process_time), so other test suites sharing the machine do not count.
 
 
 @pytest.mark.parametrize("data, error, message", [
@@ -185,35 +186,35 @@ def test_comments_inside_nodes_are_ignored_but_one_point_is_no_walk(walk_in, sto
 ], ids=["billion-laughs", "external-entity", "external-dtd", "oversized", "not-gpx", "binary-junk", "empty",
         "mismatched-tag", "bad-latitude", "deep-nesting"])
 def test_hostile_or_malformed_files_are_refused_quickly_with_nothing_stored(walk_in, store, data, error, message):
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         walk_in(data)
-    assert time.perf_counter() - started < 1  # microseconds to milliseconds, measured (docs/audits.md)
+    assert time.process_time() - started < 1  # microseconds to milliseconds, measured (docs/audits.md)
     assert stored(store, "audits") == [] and stored(store, "lights") == []
 
 
 def test_billion_laughs_is_refused_in_well_under_a_second():
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(MalformedInput):
         parse_gpx(BILLION_LAUGHS)
-    assert time.perf_counter() - started < 0.2  # 20 µs measured: refused at the DOCTYPE, before any expansion
+    assert time.process_time() - started < 0.2  # 20 µs measured: refused at the DOCTYPE, before any expansion
 
 
 def test_many_xmlns_words_do_not_make_parsing_quadratic():
     # Regression: gpxpy's own text parser runs r'\sxmlns:?[^=]*="[^"]+"' over the raw text, which took 100 s on
     # 480 KB of valid XML like this. parse_gpx hands gpxpy a parsed tree, so it never runs.
     data = b'<gpx version="1.1"><desc>' + b" xmlns" * 800_000 + b"</desc></gpx>"
-    started = time.perf_counter()
+    started = time.process_time()
     parse_gpx(data)
-    assert time.perf_counter() - started < 2  # 0.05 s measured; gpxpy's text parser would take hours
+    assert time.process_time() - started < 2  # 0.05 s measured; gpxpy's text parser would take hours
 
 
 def test_a_flood_of_elements_stops_at_the_element_limit():
     data = b"<gpx>" + b"<a/>" * (5 * 1024 * 1024 // 4 - 4) + b"</gpx>"
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(MalformedInput, match="more than 300,000 elements"):
         parse_gpx(data)
-    assert time.perf_counter() - started < 15  # 1.6 s measured: bounded by the limit, not by the 1.3 M elements
+    assert time.process_time() - started < 15  # 0.8 s measured: bounded by the limit, not by the 1.3 M elements
 
 
 def test_a_bad_waypoint_refuses_the_whole_file(walk_in, store):
