@@ -5,25 +5,87 @@ The page carries no features. Each point layer is a small element holding the UR
 fetches a feature's details only when it is clicked. So the HTML is the same size for 10 or 100,000 features, and
 it can be cached per zone.
 
+Words: every text the page shows is English here, looked up in a plain ``translations`` mapping (English text ->
+the visitor's language) that the web view fills with Flask-Babel; this module never imports Flask. The texts
+zone-map.js shows travel in a JSON block (``#zone-map-strings``) so they are translated in the same place.
+
 Coordinates: zones and the store are GeoJSON ``[lon, lat]``; Leaflet and Folium take ``[lat, lon]``. Every
 conversion below says which way it goes.
 """
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import folium
 from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup, escape
 
 from mapper.export.points import carries_names
 from mapper.schema import Layer as LayerSchema
 from mapper.zones import Zone
 
+
+
+def N_(text):
+    """Mark English text for ``pybabel extract`` (N_ is one of its default keywords) without translating it here:
+    only the web view knows the visitor's language."""
+    return text
+
+
 # Status is shown by shape as well as colour, so colour is never the only cue: by position in the layer's statuses.
 STATUS_LOOKS = ("filled", "ring", "dashed")
-LOOK_DESCRIPTIONS = {"filled": "solid marker", "ring": "outline only", "dashed": "dashed outline"}
+LOOK_DESCRIPTIONS = {"filled": N_("solid marker"), "ring": N_("outline only"), "dashed": N_("dashed outline")}
 MIN_ZOOM, MAX_ZOOM = 10, 19  # a town to a doorstep
+RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "ur"}  # primary language subtags written right to left
+
+# What the page itself says (the HTML); {name} is filled in after translation.
+PAGE_TEXTS = (
+    N_("People Zones map"), N_("{zone} map – People Zones"), N_("{zone}: {layers}"), N_("{zone} boundary"),
+    N_("Street map"), N_("The map needs JavaScript. The data is also available to download from the {link}."),
+    N_("list of zones"), N_("Legend"), N_("Legend and search"), N_("Find by name"),
+    N_("Matches are listed below; the others are hidden from the map."), N_("Categories shown"), N_("Show all"),
+    N_("Hide all"), N_("A group of nearby features and how many: select it to zoom in."), N_("{status}: {look}"),
+    N_("Language"), N_("Change"),
+) + tuple(LOOK_DESCRIPTIONS.values())
+
+# What zone-map.js says, by the key it asks for; it keeps these English words only as a fallback.
+SCRIPT_TEXTS = {
+    "uncategorised": N_("Uncategorised"),
+    "markerNamed": N_("{name} – {category}"),
+    "markerUnnamed": N_("{category} ({status})"),
+    "clusterTitle": N_("{count} {layer}: select to zoom in"),
+    "clusterHere": N_("{count} {layer} here"),
+    "showingFirst": N_("Showing the first {count}."),
+    "loadingDetails": N_("Loading details…"),
+    "gone": N_("This feature is no longer shown on the map."),
+    "detailsFailedStatus": N_("Could not load the details (the server answered {status})."),
+    "detailsFailed": N_("Could not load the details."),
+    "serverAnswered": N_("the server answered {status}"),
+    "yes": N_("Yes"),
+    "no": N_("No"),
+    "status": N_("Status"),
+    "added": N_("Added"),
+    "updated": N_("Updated"),
+    "stillLoading": N_("Still loading; the list appears when the map has loaded."),
+    "noMatches": N_("No name matches “{query}”"),
+    "firstMatches": N_("The first {shown} of {total} matches; type more of the name"),
+    "oneMatch": N_("1 match"),
+    "matches": N_("{count} matches"),
+    "moreHidden": N_("{text} ({count} more in categories not shown)"),
+    "sentence": N_("{text}."),
+    "layerLoading": N_("Loading {layer}…"),
+    "layerLoaded": N_("{layer}: {count} on the map."),
+    "layerFiltered": N_("{layer}: {shown} of {count} on the map."),
+    "layerFailed": N_("Could not load {layer}: {message}."),
+    "zoomIn": N_("Zoom in"),
+    "zoomOut": N_("Zoom out"),
+}
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _check_url(value, name):
@@ -69,47 +131,119 @@ class PointSource:
         _check_url(self.feature_url_prefix, "feature_url_prefix")
 
 
+class Translator:
+    """English text -> the visitor's language, from a plain mapping; text the mapping lacks stays English.
+
+    ``translate("{zone} boundary", zone="New Parks")`` fills each ``{name}`` after translating, and leaves a
+    placeholder it has no value for as it is, so a translator's typo shows instead of breaking the page.
+    """
+
+    def __init__(self, translations=None):
+        translations = {} if translations is None else translations
+        if not isinstance(translations, Mapping):
+            raise TypeError(f"translations must be a mapping of English text to translated text, not {translations!r}")
+        for source, translated in translations.items():
+            if not (isinstance(source, str) and isinstance(translated, str)):
+                raise TypeError(f"translations must map text to text, not {source!r} to {translated!r}")
+        self.translations = dict(translations)
+
+    def __call__(self, text, **values):
+        translated = self.translations.get(text) or text
+        if not values:
+            return translated
+        return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), translated)
+
+    def script_strings(self):
+        """What zone-map.js shows, by key, in the visitor's language."""
+        return {key: self(text) for key, text in SCRIPT_TEXTS.items()}
+
+
+def field_label(name):
+    """A property's name as a popup label: ``opening_hours`` -> "Opening hours"."""
+    return name.replace("_", " ").capitalize()
+
+
+def page_texts(layers):
+    """Every English text a zone map of these layers can show, for the web view to translate: the page's own words
+    and zone-map.js's, then the layers' titles, category and status labels (from data/layers.toml) and field labels.
+    """
+    texts = dict.fromkeys(PAGE_TEXTS + tuple(SCRIPT_TEXTS.values()))
+    for layer in layers:
+        texts.update(dict.fromkeys([layer.title] + [category.label for category in layer.categories]
+                                   + [layer.status_label(status) for status in layer.public_statuses]
+                                   + [field_label(p.name) for p in layer.properties.values() if not p.private]))
+    return [text for text in texts if text]
+
+
+def language_direction(language):
+    """``"rtl"`` for a language tag written right to left (``ur``, ``ar-EG``, ``fa_IR``), else ``"ltr"``."""
+    return "rtl" if re.split(r"[-_]", language)[0].lower() in RIGHT_TO_LEFT else "ltr"
+
+
 def marker_kind(layer):
     """Letter symbols where the layer's categories define them (assets), plain circles otherwise (lights)."""
     return "symbol" if any(category.symbol for category in layer.categories) else "circle"
 
 
-def status_looks(layer):
-    """``[(status, label, look)]`` for the statuses a visitor can see."""
-    return [(status, status.replace("-", " ").capitalize(), STATUS_LOOKS[position % len(STATUS_LOOKS)])
+def status_looks(layer, translate=None):
+    """``[(status, label, look)]`` for the statuses a visitor can see, labelled as data/layers.toml says."""
+    translate = translate or Translator()
+    return [(status, translate(layer.status_label(status)), STATUS_LOOKS[position % len(STATUS_LOOKS)])
             for position, status in enumerate(layer.statuses) if status in layer.public_statuses]
 
 
 class ZonePage(Figure):
-    """The HTML document: language, title, heading, then the map and whatever its elements add."""
+    """The HTML document: language, title, heading, then the map and whatever its elements add.
+
+    The script strings come before the head's scripts, so zone-map.js can read them as it loads.
+    """
 
     _template = Template(
         "<!DOCTYPE html>\n"
-        '<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<html lang="{{ this.language|e }}"{% if this.direction == "rtl" %} dir="rtl"{% endif %}>\n'
+        '<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>{{ this.title|e }}</title>\n"
+        '<script type="application/json" id="zone-map-strings">{{ this.script_strings }}</script>\n'
         "{{ this.header.render(**kwargs) }}\n"
         "</head>\n"
         '<body class="zone-map-page">\n'
-        '<header class="site"><a href="{{ this.home_url|e }}">People Zones map</a></header>\n'
+        '<header class="site"><a href="{{ this.home_url|e }}">{{ this.translate("People Zones map")|e }}</a>'
+        "{% if this.languages|length > 1 %}\n"
+        '<form class="languages" method="get"><label for="lang">{{ this.translate("Language")|e }}</label>'
+        '<select id="lang" name="lang">{% for code in this.languages %}<option value="{{ code|e }}"'
+        "{% if code == this.current_language %} selected{% endif %}>{{ code|e }}</option>{% endfor %}</select>"
+        '<button type="submit">{{ this.translate("Change")|e }}</button></form>'
+        "{% endif %}</header>\n"
         '<div class="zone-heading"><h1>{{ this.heading|e }}</h1>'
         "{% if this.subtitle %}<p>{{ this.subtitle|e }}</p>{% endif %}</div>\n"
         '<main class="zone-map">\n'
-        "<noscript><p>The map needs JavaScript. The data is also available to download from the "
-        '<a href="{{ this.home_url|e }}">list of zones</a>.</p></noscript>\n'
+        "<noscript><p>{{ this.noscript }}</p></noscript>\n"
         "{{ this.html.render(**kwargs) }}\n"
         "</main>\n"
         "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n"
         "</body>\n</html>\n"
     )
 
-    def __init__(self, title, heading, home_url, subtitle=""):
+    def __init__(self, title, heading, home_url, subtitle="", translate=None, language="en-GB", languages=(),
+                 current_language=""):
         super().__init__()
         for name, value in (("title", title), ("heading", heading)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be non-empty text, not {value!r}")
+        if not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*", language):
+            raise ValueError(f"language must be a language tag such as 'en-GB' or 'pl', not {language!r}")
         self.title, self.heading, self.subtitle = title, heading, subtitle or ""
         self.home_url = _check_url(home_url, "home_url")
+        self.translate = translate or Translator()
+        self.language, self.direction = language.replace("_", "-"), language_direction(language)
+        self.languages, self.current_language = list(languages), current_language
+        # Escaped for a <script> element (no "</script>" can close it early), then marked safe for the template.
+        self.script_strings = htmlsafe_json_dumps(self.translate.script_strings())
+        link = f'<a href="{escape(self.home_url)}">{escape(self.translate("list of zones"))}</a>'
+        self.noscript = Markup(escape(self.translate(
+            "The map needs JavaScript. The data is also available to download from the {link}."))
+        ).replace("{link}", Markup(link))
         # Figure adds an http-equiv charset meta; the template declares <meta charset> itself.
         self.header._children.pop("meta_http", None)
 
@@ -118,7 +252,7 @@ class ZoneMap(folium.Map):
     """A Folium map that loads only the given assets instead of Folium's CDN defaults (Leaflet, jQuery, Bootstrap,
     Font Awesome, awesome-markers), so the page works offline."""
 
-    def __init__(self, assets, tiles_url, tiles_attribution, **kwargs):
+    def __init__(self, assets, tiles_url, tiles_attribution, translate=None, **kwargs):
         if not isinstance(assets, Assets):
             raise TypeError(f"assets must be an Assets, not {assets!r}")
         _check_url(tiles_url, "tiles_url")
@@ -128,7 +262,8 @@ class ZoneMap(folium.Map):
         # Instance lists: Folium's class-level lists are shared, and add_js_link mutates them.
         self.default_js = list(assets.scripts)
         self.default_css = list(assets.stylesheets)
-        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution, name="Street map", max_zoom=MAX_ZOOM,
+        translate = translate or Translator()
+        folium.TileLayer(tiles=tiles_url, attr=tiles_attribution, name=translate("Street map"), max_zoom=MAX_ZOOM,
                          control=False).add_to(self)
 
     def render(self, **kwargs):
@@ -141,11 +276,12 @@ class ZoneMap(folium.Map):
 class ZoneBoundary(folium.GeoJson):
     """The zone's outline (GeoJSON, [lon, lat]), drawn under the points and never catching their clicks."""
 
-    def __init__(self, zone):
+    def __init__(self, zone, translate=None):
         if not isinstance(zone, Zone):
             raise TypeError(f"zone must be a mapper.zones.Zone, not {zone!r}")
+        translate = translate or Translator()
         super().__init__(
-            zone.to_feature(), name=f"{zone.name} boundary", overlay=True, control=True, interactive=False,
+            zone.to_feature(), name=translate("{zone} boundary", zone=zone.name), overlay=True, control=True, interactive=False,
             style_function=lambda feature: {"color": "#1d3557", "weight": 3, "dashArray": "8 4",
                                             "fill": True, "fillColor": "#1d3557", "fillOpacity": 0.04})
 
@@ -169,27 +305,30 @@ class PointLayer(Layer):
         """
     )
 
-    def __init__(self, source, show=True):
+    def __init__(self, source, show=True, translate=None):
         if not isinstance(source, PointSource):
             raise TypeError(f"source must be a PointSource, not {source!r}")
         layer = source.layer
-        super().__init__(name=layer.title, overlay=True, control=True, show=show)
+        translate = self.translate = translate or Translator()
+        self.title = translate(layer.title)
+        super().__init__(name=self.title, overlay=True, control=True, show=show)
         self._name = "PointLayer"
         self.layer = layer
         self.options = {
             "layer": layer.name,
-            "title": layer.title,
+            "title": self.title,
             "pointsUrl": source.points_url,
             "featureUrlPrefix": source.feature_url_prefix,
             "marker": marker_kind(layer),
-            "categories": [{"id": c.id, "label": c.label, "colour": c.colour, "symbol": c.symbol}
+            "categories": [{"id": c.id, "label": translate(c.label), "colour": c.colour, "symbol": c.symbol}
                            for c in layer.categories],
-            "statuses": [{"id": status, "label": label, "look": look} for status, label, look in status_looks(layer)],
+            "statuses": [{"id": status, "label": label, "look": look}
+                         for status, label, look in status_looks(layer, translate)],
             # Its .points carry a name column (see mapper.export.points): popups and markers are titled by name.
             "named": carries_names(layer),
             # What a popup shows, in order; category is its title, private properties are never in the store's
             # public answer anyway.
-            "fields": [{"name": p.name, "label": p.name.replace("_", " ").capitalize(), "type": p.type}
+            "fields": [{"name": p.name, "label": translate(field_label(p.name)), "type": p.type}
                        for p in layer.properties.values() if not p.private and p.name != "category"],
         }
 
@@ -214,45 +353,46 @@ class Legend(MacroElement):
             <h2 id="{{ id }}-{{ section.layer }}">{{ section.title|e }}</h2>
             {% if section.filters %}
             <div class="legend-search" role="search">
-              <label for="{{ id }}-{{ section.layer }}-search">Find by name</label>
+              <label for="{{ id }}-{{ section.layer }}-search">{{ this.translate("Find by name")|e }}</label>
               <input type="search" id="{{ id }}-{{ section.layer }}-search" autocomplete="off" spellcheck="false"
                      aria-describedby="{{ id }}-{{ section.layer }}-hint"
                      aria-controls="{{ id }}-{{ section.layer }}-matches">
-              <p class="legend-hint" id="{{ id }}-{{ section.layer }}-hint">Matches are listed below; the others
-                are hidden from the map.</p>
+              <p class="legend-hint" id="{{ id }}-{{ section.layer }}-hint">{{
+                this.translate("Matches are listed below; the others are hidden from the map.")|e }}</p>
               <p class="legend-matches-summary"></p>
               <ul class="legend-matches" id="{{ id }}-{{ section.layer }}-matches"></ul>
             </div>
             <fieldset class="legend-filters">
-              <legend>Categories shown</legend>
+              <legend>{{ this.translate("Categories shown")|e }}</legend>
               <ul class="legend-categories">
               {% for category in section.categories %}
                 <li data-category="{{ category.id|e }}"><label><input type="checkbox" name="category"
                   value="{{ category.id|e }}" checked>{{ this.swatch(section.marker, category.colour, category.symbol, "filled") }}
-                  <span>{{ category.label|e }}</span></label></li>
+                  <span>{{ this.translate(category.label)|e }}</span></label></li>
               {% endfor %}
               </ul>
-              <p class="legend-filter-all"><button type="button" data-select="all">Show all</button>
-                <button type="button" data-select="none">Hide all</button></p>
+              <p class="legend-filter-all"><button type="button" data-select="all">{{ this.translate("Show all")|e }}</button>
+                <button type="button" data-select="none">{{ this.translate("Hide all")|e }}</button></p>
             </fieldset>
             {% else %}
             <ul class="legend-categories">
             {% for category in section.categories %}
               <li data-category="{{ category.id|e }}">{{ this.swatch(section.marker, category.colour, category.symbol, "filled") }}
-                <span>{{ category.label|e }}</span></li>
+                <span>{{ this.translate(category.label)|e }}</span></li>
             {% endfor %}
             </ul>
             {% endif %}
             <ul class="legend-statuses">
             {% for status, label, look in section.statuses %}
               <li data-status="{{ status|e }}">{{ this.swatch(section.marker, "#555555", "", look) }}
-                <span>{{ label|e }}: {{ this.look_descriptions[look]|e }}</span></li>
+                <span>{{ this.translate("{status}: {look}", status=label,
+                                        look=this.translate(this.look_descriptions[look]))|e }}</span></li>
             {% endfor %}
             </ul>
           </section>
           {% endfor %}
           <p class="legend-clusters"><span class="pz-cluster pz-cluster--legend" aria-hidden="true"><span>12</span></span>
-            <span>A group of nearby features and how many: select it to zoom in.</span></p>
+            <span>{{ this.translate("A group of nearby features and how many: select it to zoom in.")|e }}</span></p>
         </details>
         {% endmacro %}
 
@@ -268,19 +408,22 @@ class Legend(MacroElement):
 
     look_descriptions = LOOK_DESCRIPTIONS
 
-    def __init__(self, point_layers):
+    def __init__(self, point_layers, translate=None):
         super().__init__()
         self._name = "Legend"
         point_layers = list(point_layers)
         if not point_layers or not all(isinstance(layer, PointLayer) for layer in point_layers):
             raise ValueError(f"point_layers must be a non-empty list of PointLayer, not {point_layers!r}")
-        self.sections = [{"layer": element.layer.name, "title": element.layer.title, "variable": element.get_name(),
-                          "marker": marker_kind(element.layer), "categories": element.layer.categories,
-                          "statuses": status_looks(element.layer), "filters": carries_names(element.layer)}
+        translate = self.translate = translate or Translator()
+        self.sections = [{"layer": element.layer.name, "title": translate(element.layer.title),
+                          "variable": element.get_name(), "marker": marker_kind(element.layer),
+                          "categories": element.layer.categories, "statuses": status_looks(element.layer, translate),
+                          "filters": carries_names(element.layer)}
                          for element in point_layers]
         # Sections with a search come first: on a phone they are what people open the legend for.
         self.sections.sort(key=lambda section: not section["filters"])
-        self.summary = "Legend and search" if any(section["filters"] for section in self.sections) else "Legend"
+        searchable = any(section["filters"] for section in self.sections)
+        self.summary = translate("Legend and search" if searchable else "Legend")
 
     @staticmethod
     def swatch(marker, colour, symbol, look):
@@ -302,7 +445,8 @@ class Legend(MacroElement):
                 f'focusable="false">{shape}</svg>')
 
 
-def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_url):
+def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_url, translations=None,
+                  language="en-GB", languages=(), current_language=""):
     """The whole zone map page as an HTML string.
 
     Parameters
@@ -316,23 +460,44 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
         The base map tiles (an XYZ template) and their attribution HTML.
     home_url : str
         The list of zones.
+    translations : mapping of str to str, optional
+        English text -> the visitor's language, for every text :func:`page_texts` lists; missing ones stay English.
+    language : str
+        The page's language tag (``en-GB``, ``pl``); right-to-left languages also get ``dir="rtl"``.
+    languages, current_language : sequence of str, str
+        The languages on offer and the one chosen; a switcher is shown when there is more than one.
+
+    Examples
+    --------
+    >>> from mapper.config import SHIPPED_DATA_DIR
+    >>> from mapper.zones import load_zones
+    >>> zone = load_zones(SHIPPED_DATA_DIR / "zones.geojson").get("new-parks")
+    >>> html = zone_map_html(zone, [], assets=Assets((), ()), tiles_url="/tiles/{z}/{x}/{y}.png",
+    ...                      tiles_attribution="OSM", home_url="/", language="pl",
+    ...                      translations={"People Zones map": "Mapa stref"})
+    >>> '<html lang="pl">' in html and ">Mapa stref</a>" in html
+    True
     """
     if not isinstance(zone, Zone):
         raise TypeError(f"zone must be a mapper.zones.Zone, not {zone!r}")
     sources = list(sources)
     if not all(isinstance(source, PointSource) for source in sources):
         raise TypeError(f"sources must be PointSource objects, not {sources!r}")
-    titles = ", ".join(source.layer.title.lower() for source in sources)
-    page = ZonePage(title=f"{zone.name} map – People Zones", heading=f"{zone.name}: {titles}" if titles else zone.name,
-                    subtitle=zone.properties.get("council", ""), home_url=home_url)
+    translate = Translator(translations)
+    titles = ", ".join(translate(source.layer.title).lower() for source in sources)
+    page = ZonePage(title=translate("{zone} map – People Zones", zone=zone.name),
+                    heading=translate("{zone}: {layers}", zone=zone.name, layers=titles) if titles else zone.name,
+                    subtitle=zone.properties.get("council", ""), home_url=home_url, translate=translate,
+                    language=language, languages=languages, current_language=current_language)
     centre_lat, centre_lon = zone.centre  # Zone.centre is already Leaflet's (lat, lon)
     # minZoom/maxZoom go to Leaflet as they are; they also bound the clustering in zone-map.js.
-    fmap = ZoneMap(assets, tiles_url, tiles_attribution, location=[centre_lat, centre_lon], zoom_start=15,
-                   control_scale=True, minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
+    fmap = ZoneMap(assets, tiles_url, tiles_attribution, translate=translate, location=[centre_lat, centre_lon],
+                   zoom_start=15, control_scale=True, minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
     page.add_child(fmap)
-    ZoneBoundary(zone).add_to(fmap)
-    point_layers = [PointLayer(source).add_to(fmap) for source in sources]
-    Legend(point_layers).add_to(fmap)
+    ZoneBoundary(zone, translate).add_to(fmap)
+    point_layers = [PointLayer(source, translate=translate).add_to(fmap) for source in sources]
+    if point_layers:
+        Legend(point_layers, translate).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     min_lon, min_lat, max_lon, max_lat = zone.bbox  # GeoJSON order...
     fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])  # ...to Leaflet's [[south, west], [north, east]]

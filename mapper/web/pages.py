@@ -1,19 +1,22 @@
 """HTML pages: the zone list and each zone's map.
 
 The map page carries no features (its layers fetch ``.points`` JSON), so its HTML depends only on the zone, the
-schema and the configuration, and is cached per app on exactly those.
+schema, the configuration and the visitor's language, and is cached per app on exactly those. Its words are
+translated here with Flask-Babel and handed to the renderer as a plain mapping, since rendering knows no Flask.
 """
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import get_locale, gettext
 
-from mapper.render.maps import Assets, PointSource, zone_map_html
+from mapper.render.maps import Assets, PointSource, page_texts, zone_map_html
 from mapper.web.api import zone_summary
 from mapper.web.context import get_schema, get_zones
+from mapper.web.i18n import SOURCE_LANGUAGE, available_languages
 from mapper.web.vendor import vendor_url
 
 bp = Blueprint("pages", __name__)
 
-CACHE_SIZE = 64  # zones x boundary versions; a handful in practice
+CACHE_SIZE = 64  # zones x boundary versions x languages; a few dozen in practice
 
 
 @bp.get("/")
@@ -25,23 +28,39 @@ def index():
 @bp.get("/zones/<zone_id>")
 def zone_map(zone_id):
     zone = get_zones().get(zone_id)
-    return Response(cached_map_html(zone), mimetype="text/html")
+    response = Response(cached_map_html(zone), mimetype="text/html")
+    response.vary.update(("Accept-Language", "Cookie"))  # the language comes from either; caches must not mix them
+    return response
 
 
 def cached_map_html(zone):
-    """The zone's map page, rendered once per (zone, boundary, name, config) for the life of the app."""
+    """The zone's map page, rendered once per (zone, boundary, name, config, language) for the life of the app."""
     config = current_app.config
+    language, languages = str(get_locale() or SOURCE_LANGUAGE), tuple(available_languages())
     # The boundary's bytes are in the key so that `mapper zones add`/edits to the registry show up at once.
     key = (zone.id, zone.name, zone.boundary.wkb, repr(sorted(zone.properties.items())), request.script_root,
-           config["ASSETS"], config["TILES_URL"], config["TILES_ATTRIBUTION"])
+           config["ASSETS"], config["TILES_URL"], config["TILES_ATTRIBUTION"], language, languages)
     cache = current_app.extensions.setdefault("mapper.pages", {})
     if key not in cache:
         if len(cache) >= CACHE_SIZE:
             cache.pop(next(iter(cache)))
-        cache[key] = zone_map_html(zone, point_sources(zone), assets=map_assets(),
+        sources = point_sources(zone)
+        cache[key] = zone_map_html(zone, sources, assets=map_assets(),
                                    tiles_url=config["TILES_URL"], tiles_attribution=config["TILES_ATTRIBUTION"],
-                                   home_url=url_for("pages.index"))
+                                   home_url=url_for("pages.index"), translations=translations(sources),
+                                   language=language_tag(language), languages=languages, current_language=language)
     return cache[key]
+
+
+def translations(sources):
+    """Every text the map page can show, in the visitor's language; the layers' titles and labels come from
+    data/layers.toml, so they are looked up at run time (a catalogue that has them translates them)."""
+    return {text: gettext(text) for text in page_texts(source.layer for source in sources)}
+
+
+def language_tag(locale):
+    """Babel's locale name as an HTML language tag, as templates/base.html writes it: en -> en-GB, pt_BR -> pt-BR."""
+    return "en-GB" if locale == SOURCE_LANGUAGE else locale.replace("_", "-")
 
 
 def point_sources(zone):

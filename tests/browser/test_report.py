@@ -256,6 +256,69 @@ def test_none_of_these_sends_a_new_report(phone, report_app):
     assert len(stored(report_app, "bell-foundry")) == 2
 
 
+def published_asset(report_app, lon, lat, **properties):
+    """A community asset a moderator has approved (`mapper moderate approve`), so it is on the map."""
+    from mapper.moderation import change_status
+
+    resources = report_app.extensions["mapper"]
+    feature = submit(resources, "assets", point_feature(lon, lat, **properties))
+    return change_status(resources.store, resources.schema.layer("assets"), feature["properties"]["zone"],
+                         feature["id"], "published", by="test")
+
+
+def all_assets(report_app, zone_id):
+    """Every asset of the zone, pending ones too, read from the store."""
+    return list(report_app.extensions["mapper"].store.query(zone_id, "assets"))
+
+
+def test_a_published_asset_of_the_same_kind_nearby_is_offered_and_opening_it_adds_nothing(phone, report_app):
+    lon, lat = INSIDE["new-parks"]
+    existing = published_asset(report_app, lon, lat + 12 * METRE_IN_DEGREES_LAT, category="food-bank",
+                               name="New Parks Pantry", address="Aikman Avenue")
+    # Not offered: another kind of place at the same spot, one still waiting for a moderator, and one 60 m away.
+    published_asset(report_app, lon, lat + 5 * METRE_IN_DEGREES_LAT, category="youth-service", name="Youth Club")
+    submit(report_app.extensions["mapper"], "assets",
+           point_feature(lon, lat + 8 * METRE_IN_DEGREES_LAT, category="food-bank", name="Pending Pantry"))
+    published_asset(report_app, lon, lat + 60 * METRE_IN_DEGREES_LAT, category="food-bank", name="Far Pantry")
+    before = len(all_assets(report_app, "new-parks"))
+
+    page = open_report(phone(zone="new-parks"), "asset")
+    page.get_by_label("Name", exact=True).fill("Pantry on Aikman Avenue")
+    page.get_by_label("What kind of place is it?").select_option("food-bank")
+    use_gps(page)
+    page.get_by_role("button", name="Add the community asset").click()
+    page.locator("#duplicates").wait_for(state="visible")
+    assert page.get_by_role("heading", name="Is it already on the map?").is_visible()
+    assert page.locator("#report-form").is_hidden()
+    candidates = page.locator("#duplicates-list li")
+    assert candidates.count() == 1
+    text = candidates.inner_text()
+    assert "New Parks Pantry" in text and "Food bank" in text and "Aikman Avenue" in text and "12 m away" in text
+    assert axe_violations(page) == []
+    link = candidates.get_by_role("link", name="Yes, this is it: open its page")
+    link.click()
+    ref = existing["properties"]["ref"]
+    page.wait_for_url(f"**/r/{ref}")
+    assert ref in page.locator("main").inner_text() and "New Parks Pantry" in page.locator("main").inner_text()
+    assert len(all_assets(report_app, "new-parks")) == before  # nothing added, not even a pending contribution
+    assert page.errors == []
+
+
+def test_an_asset_that_is_not_one_of_those_nearby_is_added(phone, report_app):
+    lon, lat = INSIDE["new-parks"]
+    published_asset(report_app, lon, lat + 12 * METRE_IN_DEGREES_LAT, category="community-hub", name="The Hub")
+    page = open_report(phone(zone="new-parks"), "asset")
+    page.get_by_label("Name", exact=True).fill("New Parks Library Hub")
+    page.get_by_label("What kind of place is it?").select_option("community-hub")
+    use_gps(page)
+    page.get_by_role("button", name="Add the community asset").click()
+    page.locator("#duplicates").wait_for(state="visible")
+    page.get_by_role("button", name="None of these: add mine").click()
+    ref = submitted_ref(page)
+    assert tracking(report_app, ref)["status"] == "pending"
+    assert len(all_assets(report_app, "new-parks")) == 2
+
+
 # -- offline -------------------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 
 from mapper import create_app
-from mapper.render.maps import Assets, Legend, PointLayer, PointSource, ZonePage, zone_map_html
+from mapper.render.maps import (SCRIPT_TEXTS, Assets, Legend, PointLayer, PointSource, Translator, ZonePage, page_texts,
+                                 zone_map_html)
 from tests.render.populate import fill_lights
 
 TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -86,7 +87,8 @@ def test_legend_names_every_category_and_status_in_text(bell_foundry_html, schem
         if layer.name == "assets":
             for category in layer.categories:
                 assert f">{category.symbol}</text>" in bell_foundry_html
-    assert "<span>Open: solid marker</span>" in bell_foundry_html
+    # Statuses are named as data/layers.toml names them (as on the tracking page), each with its marker's look.
+    assert "<span>Reported: solid marker</span>" in bell_foundry_html
 
 
 def legend_section(html, layer_name):
@@ -199,3 +201,104 @@ def test_cdn_mode_links_unpkg_at_the_pinned_versions(tmp_path):
     assert f"https://unpkg.com/leaflet@{pinned['leaflet']}/dist/leaflet.js" in links.scripts
     assert f"https://unpkg.com/supercluster@{pinned['supercluster']}/dist/supercluster.min.js" in links.scripts
     assert f"https://unpkg.com/leaflet@{pinned['leaflet']}/dist/leaflet.css" in links.stylesheets
+
+
+# -- words in the visitor's language -------------------------------------------------------------------------------
+
+
+POLISH = {"Legend and search": "Legenda i wyszukiwanie", "Light out": "Zgaszona latarnia",
+          "Community assets": "Miejsca dla społeczności", "Reported": "Zgłoszone", "solid marker": "pełny znacznik",
+          "{zone} map – People Zones": "Mapa: {zone}", "Loading details…": "Wczytywanie szczegółów…",
+          "{layer}: {count} on the map.": "{layer}: {count} na mapie.", "Street map": 'Mapa <b>"ulic"</b>'}
+
+
+def script_strings(html):
+    block = re.search(r'<script type="application/json" id="zone-map-strings">(.*?)</script>', html, re.S)
+    return json.loads(block.group(1))
+
+
+def test_translations_reach_the_page_the_legend_the_layers_and_the_script(zones, schema, assets):
+    zone = zones.get("bell-foundry")
+    html = zone_map_html(zone, sources(zone, schema), assets=assets, tiles_url=TILES, tiles_attribution="x",
+                         home_url="/", translations=POLISH, language="pl")
+    assert html.startswith('<!DOCTYPE html>\n<html lang="pl">')
+    assert "<title>Mapa: Bell Foundry</title>" in html
+    assert "<summary>Legenda i wyszukiwanie</summary>" in html
+    assert '<li data-category="out">' in html and "<span>Zgaszona latarnia</span>" in html
+    assert "<span>Zgłoszone: pełny znacznik</span>" in html
+    assert ">Miejsca dla społeczności</h2>" in html
+    titles = [json.loads(title) for title in re.findall(r'^\s*"title": ("[^"]*"),$', html, re.M)]
+    assert "Miejsca dla społeczności" in titles  # what zone-map.js names the layer in its messages
+    assert '"label": "Zgaszona latarnia"' in html  # the category label zone-map.js puts in popups and searches
+    strings = script_strings(html)
+    assert strings["loadingDetails"] == "Wczytywanie szczegółów…" and strings["layerLoaded"] == "{layer}: {count} na mapie."
+    assert strings["status"] == "Status"  # untranslated text stays English
+    assert 'Mapa <b>"ulic"</b>' not in html  # translated text is escaped like any other
+    assert "<summary>Legend and search</summary>" not in html and ">Community assets</h2>" not in html
+
+
+def test_right_to_left_languages_set_the_direction(zones, schema, assets):
+    zone = zones.get("new-parks")
+    for language, direction in (("ur", ' dir="rtl"'), ("ar-EG", ' dir="rtl"'), ("fa_IR", ' dir="rtl"'),
+                                ("pa", ""), ("en-GB", "")):
+        html = zone_map_html(zone, sources(zone, schema), assets=assets, tiles_url=TILES, tiles_attribution="x",
+                             home_url="/", language=language)
+        assert html.startswith(f'<!DOCTYPE html>\n<html lang="{language.replace("_", "-")}"{direction}>'), language
+
+
+def test_a_language_switcher_appears_only_with_two_languages(zones, schema, assets):
+    zone = zones.get("new-parks")
+
+    def page(languages):
+        return zone_map_html(zone, sources(zone, schema), assets=assets, tiles_url=TILES, tiles_attribution="x",
+                             home_url="/", languages=languages, current_language="pl", language="pl")
+
+    assert 'id="lang"' not in page(["en"])
+    switcher = page(["en", "pl"])
+    assert '<label for="lang">Language</label>' in switcher and '<option value="pl" selected>pl</option>' in switcher
+
+
+def test_script_strings_cannot_close_their_script_element(zones, schema, assets):
+    zone = zones.get("new-parks")
+    html = zone_map_html(zone, sources(zone, schema), assets=assets, tiles_url=TILES, tiles_attribution="x",
+                         home_url="/", translations={"Loading details…": "</script><script>window.__xss=1</script>"})
+    assert "</script><script>window.__xss=1" not in html
+    assert script_strings(html)["loadingDetails"] == "</script><script>window.__xss=1</script>"
+
+
+def test_a_translators_placeholder_typo_shows_instead_of_failing():
+    translate = Translator({"{zone} boundary": "Granica {zona}"})
+    assert translate("{zone} boundary", zone="New Parks") == "Granica {zona}"
+    assert translate("Not in the catalogue {x}", x=1) == "Not in the catalogue 1"
+
+
+@pytest.mark.parametrize("translations, message", [
+    (["Legend"], "translations must be a mapping of English text to translated text, not ['Legend']"),
+    ({"Legend": None}, "translations must map text to text, not 'Legend' to None"),
+])
+def test_bad_translations_are_refused_naming_the_value(translations, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Translator(translations)
+
+
+def test_bad_language_tag_is_refused():
+    with pytest.raises(ValueError, match=re.escape("""not 'pl"><script>'""")):
+        ZonePage(title="t", heading="h", home_url="/", language='pl"><script>')
+
+
+def test_page_texts_list_every_label_the_layers_show(schema):
+    texts = page_texts(map_layers(schema))
+    lights = schema.layer("lights")
+    assert lights.title in texts and "Light out" in texts and lights.status_label("fixed") in texts
+    assert "Opening hours" in texts and "Contact email" not in texts  # private fields are never shown
+    assert "Loading details…" in texts and "Legend and search" in texts and "" not in texts
+
+
+def test_zone_map_js_falls_back_to_the_same_english_for_every_key():
+    """zone-map.js keeps English only as a fallback: it must know every key the page sends, with the same words."""
+    from mapper.config import PROJECT_DIR
+
+    script = (PROJECT_DIR / "mapper" / "static" / "js" / "zone-map.js").read_text()
+    fallback = re.search(r"var FALLBACK = \{(.*?)\n  \};", script, re.S).group(1)
+    pairs = dict(re.findall(r"^\s*(\w+): '((?:[^'\\]|\\.)*)',?$", fallback, re.M))
+    assert pairs == SCRIPT_TEXTS

@@ -1,7 +1,8 @@
 /*
  * The report page, enhanced: a Leaflet map with a draggable pin, the phone's GPS, the photo's own location (read with
- * exifr, loaded only when a photo is chosen), "Is it one of these?" before a new fault is added, submission with
- * fetch, and offline drafts in IndexedDB that send themselves when the phone is back online.
+ * exifr, loaded only when a photo is chosen), "Is it one of these?" before a new fault is added (and "Is it already
+ * on the map?" before a community asset is), submission with fetch, and offline drafts in IndexedDB that send
+ * themselves when the phone is back online.
  *
  * Without this script the page is a plain form that posts to the same URL, so everything here is an enhancement.
  * Every string shown comes from the #report-strings JSON the template renders (translated there).
@@ -505,26 +506,51 @@
     var list = document.getElementById('duplicates-list');
     list.textContent = '';
     candidates.forEach(function (feature, index) {
-      var properties = feature.properties || {};
-      var item = element('li', 'candidate');
-      var heading = element('h3', null, CONFIG.categories[properties.category] || properties.category);
-      heading.id = 'candidate-' + index;
-      item.appendChild(heading);
-      item.appendChild(element('p', 'candidate-description', properties.description || STRINGS.noDescription));
-      var facts = [t('metresAway', {metres: Math.round(properties.distance_m || 0)})];
-      if (properties.created) { facts.push(t('reported', {age: age(properties.created)})); }
-      item.appendChild(element('p', 'candidate-facts', facts.join(' · ')));
-      var button = element('button', 'button button--primary', STRINGS.thisIsIt);
-      button.type = 'button';
-      button.setAttribute('aria-describedby', heading.id);
-      button.addEventListener('click', function () { confirmExisting(feature, button); });
-      item.appendChild(button);
-      list.appendChild(item);
+      list.appendChild(CONFIG.kind === 'asset' ? assetCandidate(feature, index) : reportCandidate(feature, index));
     });
     form.hidden = true;
     var section = document.getElementById('duplicates');
     section.hidden = false;
     section.focus();
+  }
+
+  // An open fault nearby: the resident can confirm it, which counts as another report of the same fault.
+  function reportCandidate(feature, index) {
+    var properties = feature.properties || {};
+    var item = element('li', 'candidate');
+    var heading = element('h3', null, CONFIG.categories[properties.category] || properties.category);
+    heading.id = 'candidate-' + index;
+    item.appendChild(heading);
+    item.appendChild(element('p', 'candidate-description', properties.description || STRINGS.noDescription));
+    var facts = [t('metresAway', {metres: Math.round(properties.distance_m || 0)})];
+    if (properties.created) { facts.push(t('reported', {age: age(properties.created)})); }
+    item.appendChild(element('p', 'candidate-facts', facts.join(' · ')));
+    var button = element('button', 'button button--primary', STRINGS.thisIsIt);
+    button.type = 'button';
+    button.setAttribute('aria-describedby', heading.id);
+    button.addEventListener('click', function () { confirmExisting(feature, button); });
+    item.appendChild(button);
+    return item;
+  }
+
+  // A published asset of the same kind nearby: nothing to confirm, so the contributor opens its page instead.
+  function assetCandidate(feature, index) {
+    var properties = feature.properties || {};
+    var item = element('li', 'candidate');
+    var heading = element('h3', null, properties.name || CONFIG.categories[properties.category] || properties.category);
+    heading.id = 'candidate-' + index;
+    item.appendChild(heading);
+    var about = [CONFIG.categories[properties.category] || properties.category];
+    if (properties.address) { about.push(properties.address); }
+    item.appendChild(element('p', 'candidate-description', about.join(' · ')));
+    item.appendChild(element('p', 'candidate-facts', t('metresAway', {metres: Math.round(properties.distance_m || 0)})));
+    if (properties.ref) {  // every asset added through the page or the CLI has one; an older import may not
+      var link = element('a', 'button button--primary', STRINGS.openExisting);
+      link.href = CONFIG.trackingRoot + encodeURIComponent(properties.ref);
+      link.setAttribute('aria-describedby', heading.id);
+      item.appendChild(link);
+    }
+    return item;
   }
 
   function confirmExisting(feature, button) {
@@ -571,12 +597,13 @@
       document.getElementById('use-gps').focus();
       return;
     }
-    if (CONFIG.layer !== 'lights' || !point || !navigator.onLine || answeredDuplicates === duplicateKey(point)) {
+    // Without a category there is nothing of "the same kind" to look for: the server names the missing field.
+    if (!point || !category() || !navigator.onLine || answeredDuplicates === duplicateKey(point)) {
       submitReport();
       return;
     }
     setBusy(true);
-    showStatus(STRINGS.checking);
+    showStatus(CONFIG.kind === 'asset' ? STRINGS.checkingMap : STRINGS.checking);
     checkNearby(point).then(function (result) {
       setBusy(false);
       showStatus('');

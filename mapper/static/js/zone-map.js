@@ -11,6 +11,10 @@
  * A layer whose .points carry names (community assets) can be filtered by category and searched by name from its
  * section of the legend; the filter rebuilds that layer's supercluster index from the features it keeps.
  *
+ * Words: every text shown comes from the page's #zone-map-strings JSON, translated by the server (see
+ * mapper/render/maps.py, SCRIPT_TEXTS); the English below is only a fallback for a key the page lacks. Numbers,
+ * dates and name sorting follow the page's <html lang>.
+ *
  * Coordinates: the .points JSON and supercluster use GeoJSON order [lon, lat]; Leaflet takes [lat, lon].
  * User text reaches the page only through textContent, never innerHTML.
  */
@@ -25,6 +29,67 @@
   var FOCUS_ZOOM = 17;       // a street: close enough to pick out one building's marker
   var SEARCH_DELAY = 150;    // ms after the last keystroke; rebuilding a large layer's index is not free
   var NARROW = '(max-width: 40rem)';
+  var LANGUAGE = document.documentElement.lang || 'en-GB';
+
+  var FALLBACK = {
+    uncategorised: 'Uncategorised',
+    markerNamed: '{name} – {category}',
+    markerUnnamed: '{category} ({status})',
+    clusterTitle: '{count} {layer}: select to zoom in',
+    clusterHere: '{count} {layer} here',
+    showingFirst: 'Showing the first {count}.',
+    loadingDetails: 'Loading details…',
+    gone: 'This feature is no longer shown on the map.',
+    detailsFailedStatus: 'Could not load the details (the server answered {status}).',
+    detailsFailed: 'Could not load the details.',
+    serverAnswered: 'the server answered {status}',
+    yes: 'Yes',
+    no: 'No',
+    status: 'Status',
+    added: 'Added',
+    updated: 'Updated',
+    stillLoading: 'Still loading; the list appears when the map has loaded.',
+    noMatches: 'No name matches “{query}”',
+    firstMatches: 'The first {shown} of {total} matches; type more of the name',
+    oneMatch: '1 match',
+    matches: '{count} matches',
+    moreHidden: '{text} ({count} more in categories not shown)',
+    sentence: '{text}.',
+    layerLoading: 'Loading {layer}…',
+    layerLoaded: '{layer}: {count} on the map.',
+    layerFiltered: '{layer}: {shown} of {count} on the map.',
+    layerFailed: 'Could not load {layer}: {message}.',
+    zoomIn: 'Zoom in',
+    zoomOut: 'Zoom out'
+  };
+
+  var STRINGS = (function () {
+    var block = document.getElementById('zone-map-strings');
+    try { return (block && JSON.parse(block.textContent)) || {}; } catch (error) { return {}; }
+  }());
+
+  // The text for a key in the page's language, each {name} filled from values (a missing value leaves {name}).
+  function t(key, values) {
+    var text = typeof STRINGS[key] === 'string' && STRINGS[key] ? STRINGS[key] : (FALLBACK[key] || key);
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  function number(value) {
+    try { return Number(value).toLocaleString(LANGUAGE); } catch (error) { return String(value); }
+  }
+
+  // A layer's title inside a sentence ("Loading community assets…"), lower-cased by the page language's rules.
+  function inSentence(title) {
+    try { return String(title).toLocaleLowerCase(LANGUAGE); } catch (error) { return String(title).toLowerCase(); }
+  }
+
+  // Leaflet's zoom buttons are created by the page's map script, after this file: give them translated titles.
+  if (window.L && L.Control && L.Control.Zoom) {
+    L.Control.Zoom.prototype.options.zoomInTitle = t('zoomIn');
+    L.Control.Zoom.prototype.options.zoomOutTitle = t('zoomOut');
+  }
 
   function narrowScreen() {
     return Boolean(window.matchMedia && window.matchMedia(NARROW).matches);
@@ -78,7 +143,11 @@
   function formatDate(value) {
     var date = new Date(value);
     if (isNaN(date.getTime())) { return String(value); }
-    return date.toLocaleDateString('en-GB', {day: 'numeric', month: 'long', year: 'numeric'});
+    try {
+      return date.toLocaleDateString(LANGUAGE, {day: 'numeric', month: 'long', year: 'numeric'});
+    } catch (error) {
+      return date.toLocaleDateString('en-GB', {day: 'numeric', month: 'long', year: 'numeric'});
+    }
   }
 
   // Static, validated pieces only (colours and letters from the layer configuration): never user text.
@@ -145,7 +214,7 @@
       // Same mode and credentials as the page's <link rel="preload">, so the browser reuses that download.
       this._loading = fetch(this.options.pointsUrl, {mode: 'cors', credentials: 'same-origin'})
         .then(function (response) {
-          if (!response.ok) { throw new Error('the server answered ' + response.status); }
+          if (!response.ok) { throw new Error(t('serverAnswered', {status: response.status})); }
           return response.json();
         })
         .then(function (data) {
@@ -224,7 +293,7 @@
       found.sort(function (a, b) {
         var aStarts = keys[a].indexOf(query) === 0 ? 0 : 1;
         var bStarts = keys[b].indexOf(query) === 0 ? 0 : 1;
-        return aStarts - bStarts || names[a].localeCompare(names[b], 'en-GB');
+        return aStarts - bStarts || names[a].localeCompare(names[b], LANGUAGE);
       });
       result.total = found.length;
       var self = this;
@@ -268,7 +337,7 @@
       var data = this._data;
       var categoryId = data.categories[data.category[i]];
       var statusId = data.statuses[data.status[i]];
-      var category = this._categories[categoryId] || {id: categoryId, label: categoryId || 'Uncategorised', colour: GREY};
+      var category = this._categories[categoryId] || {id: categoryId, label: categoryId || t('uncategorised'), colour: GREY};
       var status = this._statuses[statusId] || {id: statusId, label: statusId, look: 'ring'};
       var name = this.options.named && data.name ? data.name[i] : '';
       // What a person calls the feature: its name where it has one, else its category.
@@ -293,8 +362,8 @@
       var marker = L.marker(latlng, {
         icon: this._icon(described.category, described.status),
         keyboard: true,
-        title: described.name ? described.name + ' – ' + described.category.label :
-          described.category.label + ' (' + described.status.label + ')'
+        title: described.name ? t('markerNamed', {name: described.name, category: described.category.label}) :
+          t('markerUnnamed', {category: described.category.label, status: described.status.label})
       });
       marker.on('click', function () { this._openDetails(i, latlng); }, this);
       return marker;
@@ -310,7 +379,7 @@
           iconSize: [size, size]
         }),
         keyboard: true,
-        title: count + ' ' + this.options.title.toLowerCase() + ': select to zoom in'
+        title: t('clusterTitle', {count: number(count), layer: inSentence(this.options.title)})
       });
       marker.on('click', function () { this._expand(cluster, latlng); }, this);
       return marker;
@@ -326,7 +395,8 @@
       // Features too close to ever separate (the same lamp reported twice): list them instead.
       var leaves = this._index.getLeaves(cluster.properties.cluster_id, MAX_LISTED);
       var box = element('div', 'pz-popup');
-      box.appendChild(element('h3', null, cluster.properties.point_count + ' ' + this.options.title.toLowerCase() + ' here'));
+      box.appendChild(element('h3', null, t('clusterHere', {count: number(cluster.properties.point_count),
+                                                              layer: inSentence(this.options.title)})));
       var list = element('ul', 'pz-popup-list');
       var self = this;
       leaves.forEach(function (leaf) {
@@ -340,7 +410,7 @@
       });
       box.appendChild(list);
       if (cluster.properties.point_count > leaves.length) {
-        box.appendChild(element('p', null, 'Showing the first ' + leaves.length + '.'));
+        box.appendChild(element('p', null, t('showingFirst', {count: number(leaves.length)})));
       }
       L.popup(popupOptions(map)).setLatLng(latlng).setContent(box).openOn(map);
     },
@@ -353,7 +423,7 @@
       var heading = element('h3', null, described.title);
       box.appendChild(heading);
       if (described.name) { box.appendChild(element('p', 'pz-popup-category', described.category.label)); }
-      var waiting = element('p', 'pz-popup-loading', 'Loading details…');
+      var waiting = element('p', 'pz-popup-loading', t('loadingDetails'));
       box.appendChild(waiting);
       var popup = L.popup(popupOptions(map)).setLatLng(latlng).setContent(box).openOn(map);
       if (returnFocus) {
@@ -374,8 +444,8 @@
         this.options.fields;
       fetch(this.options.featureUrlPrefix + encodeURIComponent(id), {headers: {Accept: 'application/geo+json'}, credentials: 'same-origin'})
         .then(function (response) {
-          if (response.status === 404) { throw new Error('This feature is no longer shown on the map.'); }
-          if (!response.ok) { throw new Error('Could not load the details (the server answered ' + response.status + ').'); }
+          if (response.status === 404) { throw new Error(t('gone')); }
+          if (!response.ok) { throw new Error(t('detailsFailedStatus', {status: response.status})); }
           return response.json();
         })
         .then(function (feature) {
@@ -387,7 +457,7 @@
           if (focused) { focused.focus(); }
         })
         .catch(function (error) {
-          waiting.textContent = error.message || 'Could not load the details.';
+          waiting.textContent = error.message || t('detailsFailed');
         });
     }
   });
@@ -410,14 +480,14 @@
         link.href = 'tel:' + String(value).replace(/[^0-9+]/g, '');
         add(field.label, link);
       } else if (field.type === 'boolean') {
-        add(field.label, value ? 'Yes' : 'No');
+        add(field.label, value ? t('yes') : t('no'));
       } else {
         add(field.label, value);
       }
     });
-    add('Status', statusLabel);
-    if (properties.created) { add('Added', formatDate(properties.created)); }
-    if (properties.updated && properties.updated !== properties.created) { add('Updated', formatDate(properties.updated)); }
+    add(t('status'), statusLabel);
+    if (properties.created) { add(t('added'), formatDate(properties.created)); }
+    if (properties.updated && properties.updated !== properties.created) { add(t('updated'), formatDate(properties.updated)); }
     return list;
   }
 
@@ -463,19 +533,19 @@
       list.textContent = '';
       if (!input.value.trim()) { summary.textContent = ''; return; }
       var found = layer.matches(MAX_LISTED);
-      if (!found.loaded) { summary.textContent = 'Still loading; the list appears when the map has loaded.'; return; }
+      if (!found.loaded) { summary.textContent = t('stillLoading'); return; }
       var text;
       if (found.total === 0) {
-        text = 'No name matches “' + input.value.trim() + '”';
+        text = t('noMatches', {query: input.value.trim()});
       } else if (found.total > found.items.length) {
-        text = 'The first ' + found.items.length + ' of ' + found.total + ' matches; type more of the name';
+        text = t('firstMatches', {shown: number(found.items.length), total: number(found.total)});
       } else {
-        text = found.total === 1 ? '1 match' : found.total + ' matches';
+        text = found.total === 1 ? t('oneMatch') : t('matches', {count: number(found.total)});
       }
       if (found.hiddenByCategory) {
-        text += ' (' + found.hiddenByCategory + ' more in categories not shown)';
+        text = t('moreHidden', {text: text, count: number(found.hiddenByCategory)});
       }
-      summary.textContent = text + '.';
+      summary.textContent = t('sentence', {text: text});
       found.items.forEach(function (item) {
         var row = element('li');
         var button = element('button');
@@ -554,14 +624,13 @@
     _update: function (event) {
       var text;
       if (event.type === 'pz:layerloading') {
-        text = 'Loading ' + event.title.toLowerCase() + '…';
-      } else if (event.type === 'pz:layerload') {
-        text = event.title + ': ' + event.count.toLocaleString('en-GB') + ' on the map.';
+        text = t('layerLoading', {layer: inSentence(event.title)});
+      } else if (event.type === 'pz:layerload' || (event.type === 'pz:layerfilter' && event.shown === event.count)) {
+        text = t('layerLoaded', {layer: event.title, count: number(event.count)});
       } else if (event.type === 'pz:layerfilter') {
-        text = event.title + ': ' + (event.shown === event.count ? '' : event.shown.toLocaleString('en-GB') + ' of ') +
-          event.count.toLocaleString('en-GB') + ' on the map.';
+        text = t('layerFiltered', {layer: event.title, shown: number(event.shown), count: number(event.count)});
       } else {
-        text = 'Could not load ' + event.title.toLowerCase() + ': ' + event.message + '.';
+        text = t('layerFailed', {layer: inSentence(event.title), message: event.message});
       }
       this._messages[event.title] = text;
       var all = [];
