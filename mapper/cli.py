@@ -215,10 +215,22 @@ def feature_problems(feature, layer, zone):
     if zone is not None:
         if properties.get("zone") != zone.id:
             found.append(f"the feature says zone {properties.get('zone')!r} but is stored in {zone.id!r}")
-        lon, lat = feature["geometry"]["coordinates"][:2]
-        if not zone.contains(lon, lat):
-            found.append(f"the point ({lon}, {lat}) is outside the {zone.name} zone ({zone.id})")
+        found += placement_problems(feature["geometry"], zone)
     return found
+
+
+def placement_problems(geometry, zone):
+    """A point must lie in its zone; a line (an audit walk, perhaps kept with --keep-outside) must at least touch it."""
+    from shapely.geometry import shape
+
+    if geometry.get("type") == "Point":
+        lon, lat = geometry["coordinates"][:2]
+        if not zone.contains(lon, lat):
+            return [f"the point ({lon}, {lat}) is outside the {zone.name} zone ({zone.id})"]
+        return []
+    if not zone.boundary.intersects(shape(geometry)):
+        return [f"the {geometry.get('type')} lies entirely outside the {zone.name} zone ({zone.id})"]
+    return []
 
 
 # -- demo ----------------------------------------------------------------------------------------------------------

@@ -102,9 +102,8 @@ def test_export_gpx_status_filter(mapper, walk_file, tmp_path):
     assert bad.exit_code == 2 and "Unknown status 'broken'" in bad.output
 
 
-@pytest.mark.xfail(strict=True, reason="mapper check's feature_problems reads coordinates[:2] as a point: a "
-                                       "MultiLineString walk makes it raise (cli.py is outside this change)")
 def test_mapper_check_survives_a_stored_walk(mapper, walk_file):
     mapper("import-gpx", "--zone", ZONE, walk_file)
     result = CliRunner().invoke(main, ["check", "--data", str(walk_file.parent / "data")])
     assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0 and result.output.startswith("OK"), result.output
