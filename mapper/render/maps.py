@@ -49,7 +49,7 @@ PAGE_TEXTS = (
     N_("list of zones"), N_("Legend"), N_("Legend and search"), N_("Find by name"),
     N_("Matches are listed below; the others are hidden from the map."), N_("Categories shown"), N_("Show all"),
     N_("Hide all"), N_("A group of nearby features and how many: select it to zoom in."), N_("{status}: {look}"),
-    N_("Language"), N_("Change"),
+    N_("Language"), N_("Change"), N_("Audit walks"), N_("Not yet walked"),
 ) + tuple(LOOK_DESCRIPTIONS.values())
 
 # What zone-map.js says, by the key it asks for; it keeps these English words only as a fallback.
@@ -81,6 +81,10 @@ SCRIPT_TEXTS = {
     "layerLoaded": N_("{layer}: {count} on the map."),
     "layerFiltered": N_("{layer}: {shown} of {count} on the map."),
     "layerFailed": N_("Could not load {layer}: {message}."),
+    "walk": N_("Audit walk"),
+    "walkedOn": N_("Walked on {date}"),
+    "walkLength": N_("{length} m walked"),
+    "walkPage": N_("Open the walk’s page"),
     "zoomIn": N_("Zoom in"),
     "zoomOut": N_("Zoom out"),
 }
@@ -129,6 +133,25 @@ class PointSource:
             raise TypeError(f"layer must be a mapper.schema.Layer, not {self.layer!r}")
         _check_url(self.points_url, "points_url")
         _check_url(self.feature_url_prefix, "feature_url_prefix")
+
+
+@dataclass(frozen=True)
+class LineSource:
+    """Lines or areas drawn from a GeoJSON URL, loaded only when switched on: audit walks, the area not yet walked.
+
+    ``page_url_prefix`` + a feature's id is its own page (a walk's), linked from the popup; None for no popup.
+    """
+
+    title: str
+    url: str
+    colour: str = "#6a3d9a"
+    fill: bool = False
+    page_url_prefix: str = None
+
+    def __post_init__(self):
+        _check_url(self.url, "url")
+        if self.page_url_prefix is not None:
+            _check_url(self.page_url_prefix, "page_url_prefix")
 
 
 class Translator:
@@ -333,6 +356,27 @@ class PointLayer(Layer):
         }
 
 
+class LineLayer(Layer):
+    """A LineSource as a switchable overlay, off until a visitor turns it on (so it costs nothing until then)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.peopleZones.lineLayer({{ this.options|tojavascript }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, source, translate=None):
+        if not isinstance(source, LineSource):
+            raise TypeError(f"source must be a LineSource, not {source!r}")
+        translate = translate or Translator()
+        super().__init__(name=translate(source.title), overlay=True, control=True, show=False)
+        self._name = "LineLayer"
+        self.options = {"title": translate(source.title), "url": source.url, "colour": source.colour,
+                        "fill": source.fill, "pageUrlPrefix": source.page_url_prefix}
+
+
 class Legend(MacroElement):
     """The key to every layer's categories and statuses, as real text in a collapsible control on the map.
 
@@ -446,7 +490,7 @@ class Legend(MacroElement):
 
 
 def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_url, translations=None,
-                  language="en-GB", languages=(), current_language=""):
+                  language="en-GB", languages=(), current_language="", lines=()):
     """The whole zone map page as an HTML string.
 
     Parameters
@@ -466,6 +510,8 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
         The page's language tag (``en-GB``, ``pl``); right-to-left languages also get ``dir="rtl"``.
     languages, current_language : sequence of str, str
         The languages on offer and the one chosen; a switcher is shown when there is more than one.
+    lines : sequence of LineSource
+        Overlays of lines or areas (audit walks, the area not yet walked), off until switched on.
 
     Examples
     --------
@@ -495,6 +541,8 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
                    zoom_start=15, control_scale=True, minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
     page.add_child(fmap)
     ZoneBoundary(zone, translate).add_to(fmap)
+    for line in lines:
+        LineLayer(line, translate).add_to(fmap)
     point_layers = [PointLayer(source, translate=translate).add_to(fmap) for source in sources]
     if point_layers:
         Legend(point_layers, translate).add_to(fmap)

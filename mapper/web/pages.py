@@ -8,7 +8,7 @@ translated here with Flask-Babel and handed to the renderer as a plain mapping, 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
-from mapper.render.maps import Assets, PointSource, page_texts, zone_map_html
+from mapper.render.maps import N_, LineSource, Assets, PointSource, page_texts, zone_map_html
 from mapper.web.api import zone_summary
 from mapper.web.context import get_schema, get_zones
 from mapper.web.i18n import SOURCE_LANGUAGE, available_languages
@@ -45,7 +45,7 @@ def cached_map_html(zone):
         if len(cache) >= CACHE_SIZE:
             cache.pop(next(iter(cache)))
         sources = point_sources(zone)
-        cache[key] = zone_map_html(zone, sources, assets=map_assets(),
+        cache[key] = zone_map_html(zone, sources, assets=map_assets(), lines=line_sources(zone),
                                    tiles_url=config["TILES_URL"], tiles_attribution=config["TILES_ATTRIBUTION"],
                                    home_url=url_for("pages.index"), translations=translations(sources),
                                    language=language_tag(language), languages=languages, current_language=language)
@@ -69,6 +69,17 @@ def point_sources(zone):
                                            extension="points"),
                         feature_url_prefix=url_for("api.layer_default", zone_id=zone.id, layer_name=layer.name) + "/")
             for layer in get_schema() if layer.on_map]
+
+
+def line_sources(zone):
+    """The audit walks and the area no walk has covered yet, when the schema has an audits layer."""
+    if "audits" not in get_schema():
+        return []
+    return [LineSource(N_("Audit walks"), url_for("api.layer_download", zone_id=zone.id, layer_name="audits",
+                                                  extension="geojson"),
+                       colour="#6a3d9a", page_url_prefix=url_for("audits.walk_page", zone_id=zone.id, walk_id="x")[:-1]),
+            LineSource(N_("Not yet walked"), url_for("audits.uncovered_area", zone_id=zone.id), colour="#b35806",
+                       fill=True)]
 
 
 def map_assets():

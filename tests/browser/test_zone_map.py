@@ -76,3 +76,36 @@ def test_layer_control_toggles_a_layer(offline_page, live_server):
     checkbox.check()
     page.locator(".pz-point--symbol").first.wait_for()
     assert page.locator(".pz-point--circle").count() == 1
+
+
+def test_audit_walks_are_a_layer_switched_on_from_the_control(offline_page, live_server, map_data):
+    from tests.gpx_helpers import shifted_into
+
+    client = map_data["app"].test_client()
+    upload = client.post("/api/zones/thringstone-whitwick/audits", content_type="multipart/form-data",
+                         data={"file": (__import__("io").BytesIO(shifted_into("cerknicko-jezero.gpx")), "walk.gpx"),
+                               "title": "Silver Street <b>evening</b> walk", "walkers": "3"})
+    assert upload.status_code == 201, upload.get_data(as_text=True)
+    walk_id = upload.get_json()["walk"]["id"]
+    page = offline_page
+    page.goto(f"{live_server}/zones/thringstone-whitwick")
+    page.wait_for_function("() => window.L && L.peopleZones")
+    walks = page.get_by_role("checkbox", name="Audit walks")
+    assert not walks.is_checked()  # off until asked for: nothing is downloaded for visitors who don't want it
+    boundary_paths = page.locator(".leaflet-overlay-pane path").count()
+    walks.check()
+    page.wait_for_function(f"() => document.querySelectorAll('.leaflet-overlay-pane path').length > {boundary_paths}")
+    # Click on the line itself (a path's bounding-box centre is usually off the stroke).
+    x, y = page.evaluate("""() => {
+        const path = document.querySelector(".leaflet-overlay-pane path[stroke='#6a3d9a']");
+        const point = path.getPointAtLength(path.getTotalLength() / 3).matrixTransform(path.getScreenCTM());
+        return [point.x, point.y];
+    }""")
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert "Silver Street <b>evening</b> walk" in popup.inner_text()  # shown as text, not markup
+    assert popup.locator("b").count() == 0
+    assert popup.get_by_role("link").get_attribute("href") == f"/walks/thringstone-whitwick/{walk_id}"
+    page.get_by_role("checkbox", name="Not yet walked").check()
+    page.wait_for_function("() => document.querySelectorAll(\".leaflet-overlay-pane path[stroke='#b35806']\").length > 0")

@@ -59,6 +59,10 @@
     layerLoaded: '{layer}: {count} on the map.',
     layerFiltered: '{layer}: {shown} of {count} on the map.',
     layerFailed: 'Could not load {layer}: {message}.',
+    walk: 'Audit walk',
+    walkedOn: 'Walked on {date}',
+    walkLength: '{length} m walked',
+    walkPage: 'Open the walk’s page',
     zoomIn: 'Zoom in',
     zoomOut: 'Zoom out'
   };
@@ -641,9 +645,52 @@
     }
   });
 
+  // Lines or areas from a GeoJSON URL (audit walks, the area not yet walked): fetched the first time the layer is
+  // switched on. Popups are built with textContent, and only a link made from the feature's id, never its text.
+  function lineLayer(options) {
+    var group = L.geoJSON(null, {
+      style: function () {
+        return {color: safeColour(options.colour), weight: options.fill ? 1 : 4, opacity: 0.85,
+                fill: Boolean(options.fill), fillColor: safeColour(options.colour), fillOpacity: 0.18};
+      },
+      onEachFeature: function (feature, layer) {
+        if (!options.pageUrlPrefix) { return; }
+        layer.bindPopup(function () { return walkPopup(feature, options); });
+      }
+    });
+    var requested = false;
+    group.on('add', function () {
+      if (requested) { return; }
+      requested = true;
+      fetch(options.url, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
+        .then(function (response) {
+          if (!response.ok) { throw new Error(t('serverAnswered', {status: response.status})); }
+          return response.json();
+        })
+        .then(function (data) { group.addData(data); })
+        .catch(function () { requested = false; });
+    });
+    return group;
+  }
+
+  function walkPopup(feature, options) {
+    var properties = feature.properties || {};
+    var box = element('div', 'pz-popup');
+    box.appendChild(element('h2', 'pz-popup-title', properties.title || t('walk')));
+    if (properties.walked_on) { box.appendChild(element('p', null, t('walkedOn', {date: properties.walked_on}))); }
+    if (typeof properties.length_m === 'number') {
+      box.appendChild(element('p', null, t('walkLength', {length: number(Math.round(properties.length_m))})));
+    }
+    var link = element('a', null, t('walkPage'));
+    link.href = options.pageUrlPrefix + encodeURIComponent(String(feature.id || properties.id || ''));
+    box.appendChild(link);
+    return box;
+  }
+
   L.peopleZones = {
     PointLayer: PointLayer,
     Legend: Legend,
+    lineLayer: lineLayer,
     pointLayer: function (options) { return new PointLayer(options); },
     legend: function (elementId, filterable) { return new Legend({element: elementId, filterable: filterable || {}}); }
   };
