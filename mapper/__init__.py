@@ -31,7 +31,7 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import api, audits, context, errors, i18n, pages, report, vendor
+    from mapper.web import analysts, api, audits, context, errors, i18n, pages, report, vendor
 
     context.init_app(app)
     errors.init_app(app)
@@ -46,6 +46,7 @@ def create_app(config=None):
     app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(audits.bp)  # its /audits and /lights.gpx rules outrank the API's <layer_name> ones
+    app.register_blueprint(analysts.bp)  # its hotspots.<ext>/targets.<ext> rules outrank the API's <layer_name> ones
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(report.bp)

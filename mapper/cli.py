@@ -456,7 +456,11 @@ def analysis_options(command):
                      help="Withhold counts of cells with fewer records than this (public outputs)."),
         click.option("--no-suppression", is_flag=True, help="Keep every count (officers' and analysts' outputs)."),
         click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                     help="Output file (.geojson)."),
+                     help="Output file; its extension picks the format: .geojson, .gpkg, .shp.zip (or .zip), .csv "
+                          "(WKT geometry) or .kml."),
+        click.option("--crs", default="4326", show_default=True, type=click.Choice(["4326", "27700"]),
+                     help="Coordinates of the output: lon/lat or British National Grid (GeoPackage, Shapefile, "
+                          "CSV; GeoJSON and KML are always 4326)."),
         data_option,
     ]
     for option in reversed(options):
@@ -464,12 +468,20 @@ def analysis_options(command):
     return command
 
 
-def write_geojson(collection, output):
-    import json
+def checked_output(output, crs):
+    """The export format ``output``'s extension names, checked against ``crs`` before any work is done."""
+    from mapper.export import check_output, format_for_path
 
-    if output.suffix.lower() not in (".geojson", ".json"):
-        raise Refused(f"{output}: only GeoJSON output (.geojson) is available so far.")
-    output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    output_format = format_for_path(output)
+    check_output(output_format, crs)
+    return output_format
+
+
+def write_output(collection, output_format, output, crs):
+    """Write an analysis result through the export registry (the one the API and the page use)."""
+    from mapper.export import write_collection
+
+    output.write_bytes(write_collection(output_format, collection, crs))
 
 
 @main.command()
@@ -479,17 +491,18 @@ def write_geojson(collection, output):
 @click.option("--band", default=200.0, show_default=True, type=float, help="Gi* distance band in metres.")
 @click.option("--bandwidth", default=None, type=float, help="Kernel density bandwidth in metres (default: --band).")
 @click.option("--no-fdr", is_flag=True, help="Gi* confidence bins without the FDR correction.")
-def hotspots(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, data, method, band,
+def hotspots(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, crs, data, method, band,
              bandwidth, no_fdr):
-    """Write a hotspot grid (Gi* or kernel density) of a zone's layers as GeoJSON cells."""
+    """Write a hotspot grid (Gi* or kernel density) of a zone's layers as cells (GeoJSON, GeoPackage, ...)."""
     from mapper.analysis.hotspots import hotspot_layer
 
+    output_format = checked_output(output, crs)
     resources = open_resources(data)
     zone = resources.zones().get(zone_id)
     collection = hotspot_layer(resources.store, zone, list(layers), method=method, cell=cell, band=band,
                                bandwidth=bandwidth, start=start, end=end, fdr=not no_fdr,
                                suppress_below=0 if no_suppression else suppress_below, schema=resources.schema)
-    write_geojson(collection, output)
+    write_output(collection, output_format, output, crs)
     records = sum(layer["records"] for layer in collection["analysis"]["layers"])
     hot = sum(1 for f in collection["features"] if (f["properties"].get("Gi_Bin") or
                                                      f["properties"].get("density_class") or 0) > 0)
@@ -504,17 +517,18 @@ def hotspots(zone_id, layers, start, end, cell, suppress_below, no_suppression, 
 @click.option("--share", default=0.05, show_default=True, type=float, help="Largest share of the zone's area.")
 @click.option("--band", default=200.0, show_default=True, type=float, help="Gi* distance band in metres.")
 @click.option("--bandwidth", default=200.0, show_default=True, type=float, help="Density bandwidth in metres.")
-def targets(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, data, method, share, band,
-            bandwidth):
-    """Write ranked Crimestoppers target areas of a zone as GeoJSON polygons and list them."""
+def targets(zone_id, layers, start, end, cell, suppress_below, no_suppression, output, crs, data, method, share,
+            band, bandwidth):
+    """Write ranked Crimestoppers target areas of a zone as polygons (GeoJSON, GeoPackage, ...) and list them."""
     from mapper.analysis.targets import target_layer
 
+    output_format = checked_output(output, crs)
     resources = open_resources(data)
     zone = resources.zones().get(zone_id)
     collection = target_layer(resources.store, zone, list(layers), method=method, share=share, cell=cell,
                               band=band, bandwidth=bandwidth, start=start, end=end,
                               suppress_below=0 if no_suppression else suppress_below, schema=resources.schema)
-    write_geojson(collection, output)
+    write_output(collection, output_format, output, crs)
     for feature in collection["features"][:MAX_LISTED]:
         p = feature["properties"]
         click.echo(f"{p['rank']:>3}. {p['records']:>5} records  {p['zone_share']:>6.2%} of the zone  "

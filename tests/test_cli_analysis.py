@@ -67,7 +67,8 @@ def test_hotspots_targets_and_evaluate(mapper, tmp_path):
     (["--layer", "crime:asb"], "Unknown filter 'asb'"),
     (["--layer", "crime", "--from", "last year"], "'from' must be YYYY-MM"),
     (["--layer", "crime", "--cell", "-5"], "'cell' must be a positive number"),
-    (["--layer", "crime", "-o", "out.shp"], "only GeoJSON output"),
+    (["--layer", "crime", "-o", "out.shp"], "Cannot tell the format of"),
+    (["--layer", "crime", "--crs", "27700", "-o", "out.kml"], "KML is always EPSG:4326"),
 ])
 def test_hotspots_refuses_bad_input(mapper, tmp_path, args, message):
     arguments = ["hotspots", "--zone", "bell-foundry"] + args

@@ -1,4 +1,6 @@
-"""Tabular exports: one row per feature with lon/lat, easting/northing (EPSG:27700) and every public property.
+"""Tabular exports. A stored point layer: one row per feature with lon/lat, easting/northing (EPSG:27700) and
+every public property. Any FeatureCollection (an analysis result): one row per feature, its geometry as WKT in the
+chosen CRS, then its flattened properties.
 
 Cells are made safe for spreadsheets: text that a spreadsheet would run as a formula gets a leading apostrophe.
 """
@@ -8,8 +10,9 @@ import io
 import json
 
 import numpy as np
+import shapely
 
-from mapper.crs import to_british_national_grid
+from mapper.crs import WGS84, to_british_national_grid
 
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
@@ -63,3 +66,31 @@ def write_csv(features, layer):
     for row in rows(features, layer):
         writer.writerow(row)
     return buffer.getvalue().encode("utf-8")
+
+
+WKT_DECIMALS = {WGS84: 7}  # lon/lat to about a centimetre; metres (EPSG:27700) to the centimetre below
+WKT_DECIMALS_METRES = 2
+
+
+def write_table_csv(table):
+    """A :class:`~mapper.export.table.Table` as CSV: a ``WKT`` column in the table's CRS, then every field (nulls
+    empty), formula-safe, CRLF line ends."""
+    decimals = WKT_DECIMALS.get(table.crs, WKT_DECIMALS_METRES)
+    wkt = shapely.to_wkt(table.geometry, rounding_precision=decimals, trim=True) if len(table) else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["WKT", *(spreadsheet_safe(column.name) for column in table.columns)])
+    cells = [_column_cells(column) for column in table.columns]
+    for position, geometry in enumerate(wkt):
+        writer.writerow([geometry or "", *(column[position] for column in cells)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _column_cells(column):
+    if column.kind == "text":
+        values = [spreadsheet_safe(value) for value in column.values.tolist()]
+    elif column.kind == "bool":
+        values = ["true" if value else "false" for value in column.values.tolist()]
+    else:
+        values = column.values.tolist()
+    return ["" if null else value for value, null in zip(values, column.mask.tolist())]
