@@ -31,23 +31,28 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import analysts, api, audits, context, errors, i18n, pages, report, vendor
+    from mapper.web import analysts, api, audits, auth, context, errors, i18n, officers, pages, report, vendor
 
     context.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
     Compress(app)
     csrf = CSRFProtect(app)
+    auth.init_app(app)
     # The JSON API takes only application/json bodies, which a cross-site form cannot send without CORS; forms
     # (the report page) carry a token.
     csrf.exempt(api.bp)
     # GPX uploads are machine uploads that read no cookie; with officers' sign-in (issue 4) they need a token.
     csrf.exempt(audits.bp)
+    # Officers' writes check the token themselves: a session needs it, a bearer token (no cookie) does not.
+    csrf.exempt(officers.bp)
     app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(audits.bp)  # its /audits and /lights.gpx rules outrank the API's <layer_name> ones
     app.register_blueprint(analysts.bp)  # its hotspots.<ext>/targets.<ext> rules outrank the API's <layer_name> ones
+    app.register_blueprint(officers.bp)  # before the API: its /<feature_id>/private rule is more specific
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(vendor.bp)

@@ -370,8 +370,8 @@ def reject(identifier, reason, zone_id, data):
     resources, layer, zone_ids = moderated(data, zone_id)
     zone, feature = locate(resources.store, layer, zone_ids, identifier)
     note = " ".join(reason.split()) if reason and reason.strip() else None
-    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], REJECTED, by="cli", note=note,
-                            allowed_from=[status for status in layer.statuses if status != REJECTED])
+    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], REJECTED, by="cli",
+                            internal_note=note, allowed_from=[status for status in layer.statuses if status != REJECTED])
     click.echo(f"Rejected {describe(changed, zone)}.")
 
 
@@ -639,3 +639,62 @@ def export_gpx(zone_id, output, status, uncovered, data):
         output.write_bytes(body)
         click.echo(f"Wrote {plural(len(features), 'waypoint')}"
                    + (f" and {plural(len(routes), 'route')}" if uncovered else "") + f" to {output}.")
+
+
+# -- users ---------------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def users():
+    """Officers' and administrators' accounts (<data dir>/_private/users.json)."""
+
+
+def accounts_for(data):
+    from mapper.accounts import Accounts
+
+    resources = open_resources(data)
+    return resources, Accounts(resources.config["DATA_DIR"])
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["officer", "admin"]),
+              help="An officer works in --zones; an admin sees every zone.")
+@click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers).")
+@click.option("--password", help="The password (default: asked for, without echo).")
+@click.option("--no-password", is_flag=True, help="No sign-in: the account uses API tokens only.")
+@data_option
+def add_user(name, role, zone_ids, password, no_password, data):
+    """Create an account NAME."""
+    resources, accounts = accounts_for(data)
+    zones = [zone.strip() for zone in zone_ids.split(",") if zone.strip()]
+    registry = resources.zones()
+    for zone_id in zones:
+        registry.get(zone_id)  # an unknown zone is refused with the list of known ones
+    if role == "admin" and zones:
+        raise Refused("An admin sees every zone; leave out --zones.")
+    if password is None and not no_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    account = accounts.add(name, role, zones, password)
+    where = ", ".join(account.zones) if account.zones else "every zone"
+    click.echo(f"Added {account.role} {account.name} ({where}).")
+
+
+@users.command("token")
+@click.argument("name")
+@data_option
+def user_token(name, data):
+    """Print a new API token for NAME (shown once; only its SHA-256 is kept)."""
+    _, accounts = accounts_for(data)
+    click.echo(accounts.new_token(name))
+    click.echo("Send it as 'Authorization: Bearer <token>'. It is not shown again.", err=True)
+
+
+@users.command("list")
+@data_option
+def list_users(data):
+    """List accounts: name, role, zones and how many tokens each has."""
+    _, accounts = accounts_for(data)
+    for account in accounts.all():
+        click.echo(f"{account.name}  {account.role}  {','.join(account.zones) or '*'}  "
+                   f"{plural(len(account.tokens), 'token')}")

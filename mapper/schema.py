@@ -9,9 +9,10 @@ import tomllib
 from dataclasses import dataclass, field
 
 PROPERTY_TYPES = {"category", "text", "url", "phone", "email", "boolean", "integer", "number", "datetime"}
-# Set by the server on every feature; a client that sends them is told so.
+# Set by the server (priority and duplicate_of by officers, through mapper.lifecycle); a client that sends them is
+# told so.
 SERVER_PROPERTIES = ("id", "ref", "status", "zone", "created", "updated", "confirmations", "photo",
-                     "location_approximate", "history")
+                     "location_approximate", "history", "priority", "duplicate_of")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 

@@ -42,11 +42,18 @@ class Store(abc.ABC):
         """The private properties of a feature (contact details): officers only, never in a public answer."""
 
     @abc.abstractmethod
-    def update(self, zone, layer, feature_id, change, key=None):
+    def private_history(self, zone, layer, feature_id):
+        """``{history index: {"by", "internal_note", "at"}}``: who made each change of a feature and the officers'
+        note on it. Officers only; the public ``history`` property carries neither."""
+
+    @abc.abstractmethod
+    def update(self, zone, layer, feature_id, change, key=None, private=None):
         """Apply ``change(properties) -> properties`` to one feature atomically; return the new Feature.
 
         ``id``, ``ref``, ``zone`` and ``created`` cannot be changed; ``updated`` is set. With an idempotency ``key``
-        that was used before in this layer, nothing changes (a confirmation sent twice counts once).
+        that was used before in this layer, nothing changes (a confirmation sent twice counts once). ``private`` is a
+        list that ``change`` may fill with private records (``{"id", "history", "by", "internal_note", "at"}``); they
+        are stored with the change or not at all.
         """
 
     @abc.abstractmethod

@@ -244,6 +244,7 @@ class PrivateIndex:
         self.offset = 0
         self.fields = {}
         self.keys = {}
+        self.history = {}  # feature id -> {history index: {"by", "internal_note", "at"}}
         self._lock = threading.Lock()
 
     def refresh(self, path):
@@ -255,7 +256,7 @@ class PrivateIndex:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < self.offset:  # replaced by hand: start again
-                    self.offset, self.fields, self.keys = 0, {}, {}
+                    self.offset, self.fields, self.keys, self.history = 0, {}, {}, {}
                 f.seek(self.offset)
                 data = f.read(size - self.offset)
         except FileNotFoundError:
@@ -270,6 +271,9 @@ class PrivateIndex:
                 self.keys[record["key"]] = record.get("id")
             if "private" in record:
                 self.fields.setdefault(record.get("id"), {}).update(record["private"])
+            if isinstance(record.get("history"), int):
+                details = {name: record.get(name) for name in ("by", "internal_note", "at")}
+                self.history.setdefault(record.get("id"), {})[record["history"]] = details
         self.offset += complete
         return self
 
@@ -395,6 +399,9 @@ class LayerFile:
     def get_private(self, feature_id):
         return dict(self._private.refresh(self.private_path).fields.get(feature_id, {}))
 
+    def private_history(self, feature_id):
+        return dict(self._private.refresh(self.private_path).history.get(feature_id, {}))
+
     def find(self, column, value):
         """The feature whose ``column`` (``ref`` or ``id``) equals ``value``, or None."""
         features = self.snapshot()
@@ -497,10 +504,12 @@ class LayerFile:
         finally:
             os.close(fd)
 
-    def update(self, feature_id, change, key=None):
+    def update(self, feature_id, change, key=None, private=None):
         """Rewrite the layer with one feature changed: temporary file, fsync, rename.
 
         With an idempotency ``key`` already used for this layer, nothing changes and the feature is returned as is.
+        ``private`` is a list that ``change`` may fill with sidecar records; they are written, under the same lock,
+        before the layer is replaced.
         """
         with locked(self.lock_path, exclusive=True) as lock_fd:
             if not self.path.exists():
@@ -524,8 +533,10 @@ class LayerFile:
             properties.update(zone=self.zone, updated=now())
             feature["properties"] = properties
             lines[position] = encode_feature(feature)
-            if key is not None:
-                self._append_private([{"id": feature_id, "key": key}])
+            records = [{"id": feature_id, "key": key}] if key is not None else []
+            records += list(private or ())
+            if records:
+                self._append_private(records)
             self._rewrite(lines)
             return feature
 
@@ -624,8 +635,11 @@ class GeoJSONFileStore(Store):
         self.get(zone, layer, feature_id)
         return self.layer_file(zone, layer).get_private(feature_id)
 
-    def update(self, zone, layer, feature_id, change, key=None):
-        return self.layer_file(zone, layer).update(feature_id, change, key=key)
+    def private_history(self, zone, layer, feature_id):
+        return self.layer_file(zone, layer).private_history(feature_id)
+
+    def update(self, zone, layer, feature_id, change, key=None, private=None):
+        return self.layer_file(zone, layer).update(feature_id, change, key=key, private=private)
 
     def query(self, zone, layer, bbox=None, where=None, since=None):
         features = self.layer_file(zone, layer).snapshot()

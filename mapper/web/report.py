@@ -211,7 +211,19 @@ def public_report(zone, layer, feature):
             "report.photo", zone_id=zone.id, name=photo.replace(".jpg", "-thumb.jpg")),
         "history": [{"at": h.get("at"), "status": h.get("to"), "status_label": layer.status_label(h.get("to")),
                      "note": h.get("public_note")} for h in properties.get("history", [])],
+        "priority": properties.get("priority"),
+        "duplicate_of": properties.get("duplicate_of"),
+        "reopen_until": reopen_until(layer, properties),
     }
+
+
+def reopen_until(layer, properties):
+    """The last moment (ISO-8601 UTC) a resident may reopen this fixed report, or None."""
+    from mapper import lifecycle
+    from mapper.validate import format_datetime
+
+    deadline = lifecycle.reopen_deadline(properties, lifecycle.lifecycle_for(current_app.config["LAYERS_FILE"], layer))
+    return format_datetime(deadline) if deadline is not None and deadline > datetime.now(deadline.tzinfo) else None
 
 
 @bp.get("/r/<ref>")
@@ -220,6 +232,23 @@ def tracking_page(ref):
         return tracking_json(ref[:-5])
     zone, layer, feature = find_report(ref)
     return render_template("track.html", report=public_report(zone, layer, feature))
+
+
+@bp.post("/r/<ref>/reopen")
+def reopen_report(ref):
+    """A resident says a fixed fault is back (within the layer's reopen_days): the report is open again."""
+    from mapper import lifecycle
+
+    zone, layer, feature = find_report(ref)
+    stages = lifecycle.lifecycle_for(current_app.config["LAYERS_FILE"], layer)
+    try:
+        lifecycle.reopen(get_store(), layer, stages, zone.id, feature["properties"]["id"], request.form.get("reason"))
+    except MapperError as error:
+        if wants_json():
+            raise
+        report = public_report(zone, layer, get_store().get(zone.id, layer.name, feature["properties"]["id"]))
+        return render_template("track.html", report=report, reopen_error=error.message), error.status
+    return redirect(url_for("report.tracking_page", ref=ref), code=303)
 
 
 def tracking_json(ref):
