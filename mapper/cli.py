@@ -136,9 +136,41 @@ def import_file(zone_id, layer_name, skip_invalid, status, data, file):
         hint = "" if skip_invalid else " Fix them, or use --skip-invalid to store the others."
         click.echo(f"Nothing imported: {len(refused)} of {plural(len(rows), reader.UNIT)} refused.{hint}", err=True)
         raise click.exceptions.Exit(1)
+    from mapper.intake import link_columns
+
+    link_columns(accepted, zone.id, layer.name, schema=resources.schema, store=resources.store)
     stored = resources.store.append(zone.id, layer.name, accepted, ref_prefix=zone.ref_prefix)
     skipped = f"; skipped {plural(len(refused), 'refused ' + reader.UNIT)}" if refused else ""
     click.echo(f"Imported {plural(len(stored), 'feature')} into {zone.id}/{layer.name}{skipped}.")
+
+
+@main.command("import-columns")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. bell-foundry (see `mapper zones list`).")
+@click.option("--id-column", help="The column (CSV) or property (GeoJSON) holding unit ids (default: unit_id, "
+                                  "unitid, column_id, asset_id, feature_id, id ... whichever the file has).")
+@click.option("--replace", is_flag=True, help="The file is the whole inventory: mark columns it no longer lists "
+                                              "removed, and move columns whose position changed.")
+@data_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_columns_command(zone_id, id_column, replace, data, file):
+    """Import a council's lamp-column inventory FILE (CSV with easting/northing or lon/lat, or GeoJSON) into a
+    zone's columns layer.
+
+    Only columns inside the zone are kept. Rows without a unit id get a stable generated one; an id used at two
+    positions gets ~2 on the second. Importing the same file again adds nothing.
+    """
+    from mapper.importers.columns import import_columns
+
+    resources = open_resources(data)
+    report = import_columns(file, zone_id, schema=resources.schema, zones=resources.zones(), store=resources.store,
+                            id_column=id_column, replace=replace)
+    for note in report.id_notes()[:MAX_LISTED]:
+        click.echo(terminal_safe(note), err=True)
+    for number, message in report.refusals[:MAX_LISTED]:
+        click.echo(f"{file}: row {number}: {terminal_safe(message)}", err=True)
+    if len(report.refusals) > MAX_LISTED:
+        click.echo(f"... and {len(report.refusals) - MAX_LISTED} more refused.", err=True)
+    click.echo(report.summary())
 
 
 # -- check ---------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from mapper.zones import place
 def submit(raw, layer_name, *, schema, zones, store, zone_id=None):
     """Validate one untrusted Feature, find (or check) its zone and store it; return the stored Feature."""
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    link_columns([submission], zone.id, layer.name, schema=schema, store=store)
     return store.append(zone.id, layer.name, [submission], ref_prefix=zone.ref_prefix)[0]
 
 
@@ -23,6 +24,7 @@ def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=Non
     that stands for a place described in words.
     """
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    link_columns([submission], zone.id, layer.name, schema=schema, store=store)
     if photo:
         from mapper.photos import save_photo
 
@@ -77,3 +79,39 @@ def judge_many(raws, layer_name, zone_id, *, schema, zones, status=None):
             continue
         accepted.append(submission)
     return accepted, refused
+
+
+def link_columns(submissions, zone_id, layer_name, *, schema, store):
+    """Give each validated, placed report of a layer with a ``column`` property the unit id of its lamp column.
+
+    A report that names a column (the resident tapped it) keeps it if the zone's inventory has it within
+    :data:`mapper.analysis.columns.LINK_DISTANCE_M`; naming one that is not there is refused, before anything is
+    stored. Otherwise the nearest in-service column within that distance is set, or none. Layers without a
+    ``column`` property, and deployments without a ``columns`` layer, are left alone.
+    """
+    from mapper.analysis.columns import LAYER, LINK_DISTANCE_M, column_index, nearest_columns
+    from mapper.errors import ValidationError
+    from mapper.validate import quote
+
+    layer = schema.layer(layer_name)
+    if "column" not in layer.properties or LAYER not in schema or not submissions:
+        return submissions
+    index = column_index(store, zone_id)
+    for submission in submissions:
+        chosen = submission.properties.get("column")
+        if chosen is None:
+            continue
+        distance = index.distance_to(chosen, submission.lon, submission.lat)
+        if distance is None:
+            raise ValidationError(f"No lamp column {quote(chosen)} in the inventory of zone {zone_id!r}; leave "
+                                  "'column' out and the nearest one is found.", field="column")
+        if distance > LINK_DISTANCE_M:
+            raise ValidationError(f"Lamp column {quote(chosen)} is {distance:.0f} m from the report's point; put the "
+                                  f"pin within {LINK_DISTANCE_M:.0f} m of it, or leave 'column' out.", field="column")
+    unlinked = [s for s in submissions if s.properties.get("column") is None]
+    if unlinked and len(index):
+        found = nearest_columns(index, [s.lon for s in unlinked], [s.lat for s in unlinked])
+        for submission, unit_id in zip(unlinked, found):
+            if unit_id is not None:
+                submission.properties["column"] = unit_id
+    return submissions

@@ -205,7 +205,7 @@ def test_zones_list_has_bbox_area_and_counts(client, three_lights):
     zones = {z["id"]: z for z in client.get("/api/zones").get_json()["zones"]}
     assert set(zones) == {"bell-foundry", "new-parks", "thringstone-whitwick"}
     bell = zones["bell-foundry"]
-    assert bell["counts"] == {"lights": 3, "assets": 0, "audits": 0, "crime": 0}
+    assert bell["counts"] == {"lights": 3, "assets": 0, "audits": 0, "columns": 0, "crime": 0}
     assert 3.0e6 < bell["area_m2"] < 4.0e6
     min_lon, min_lat, max_lon, max_lat = bell["bbox"]
     assert min_lon < INSIDE["bell-foundry"][0] < max_lon and min_lat < INSIDE["bell-foundry"][1] < max_lat
@@ -247,8 +247,8 @@ def test_layer_csv_has_position_in_both_systems_and_is_formula_safe(client, thre
     assert 'filename="bell-foundry_lights_' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert list(rows[0]) == ["id", "ref", "lon", "lat", "easting", "northing", "category", "description",
-                             "location_text", "seen_after_dark", "seen_at", "source", "walk", "status", "zone",
-                             "created", "updated",
+                             "location_text", "seen_after_dark", "seen_at", "source", "walk", "column", "status",
+                             "zone", "created", "updated",
                              "confirmations", "location_approximate"]
     assert rows[0]["ref"].startswith("BF-") and len(rows[0]["ref"]) == 8
     first = rows[0]

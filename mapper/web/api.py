@@ -122,8 +122,31 @@ def nearby():
     if request.args.get("category"):
         where["category"] = checked_values(request.args["category"], layer.category_ids, "category")
     features = get_store().query(zone.id, layer.name, where=where)
-    return jsonify({"type": "FeatureCollection", "zone": zone.id,
-                    "features": features_within(features, lon, lat, radius)})
+    found = features_within(features, lon, lat, radius)
+    column = point_column(zone, layer, lon, lat)
+    if column is None:
+        return jsonify({"type": "FeatureCollection", "zone": zone.id, "features": found})
+    return jsonify({"type": "FeatureCollection", "zone": zone.id, "column": column,
+                    "features": with_same_column(found, features, column["unit_id"], lon, lat)})
+
+
+@bp.get("/zones/<zone_id>/columns/nearest")
+def nearest_column(zone_id):
+    """The lamp column nearest to ``lon``/``lat`` within 25 m (its unit id, distance and position), or 404: what
+    a "tap the lamp column" picker asks before it sends a report with ``column`` set."""
+    from mapper.analysis.columns import LAYER, LINK_DISTANCE_M, column_index
+    from mapper.analysis.columns import nearest_column as find_nearest
+    from mapper.errors import FeatureNotFound
+
+    zone = get_zones().get(zone_id)
+    get_schema().layer(LAYER)
+    lon, lat = parse_number("lon", -180, 180), parse_number("lat", -90, 90)
+    found = find_nearest(column_index(get_store(), zone.id), lon, lat)
+    if found is None:
+        raise FeatureNotFound(f"No lamp column within {LINK_DISTANCE_M:.0f} m of ({lon}, {lat}) in zone "
+                              f"{zone.id!r}.", field="lon")
+    return jsonify({"zone": zone.id, "unit_id": found.unit_id, "distance_m": found.distance_m,
+                    "geometry": {"type": "Point", "coordinates": [found.lon, found.lat]}})
 
 
 @bp.post("/zones/<zone_id>/<layer_name>/<feature_id>/confirm")
@@ -155,6 +178,32 @@ def features_within(features, lon, lat, radius):
         feature["properties"]["distance_m"] = round(float(distances[position]), 1)
         found.append(feature)
     return found
+
+
+def point_column(zone, layer, lon, lat):
+    """``{"unit_id", "distance_m"}`` of the column nearest to a point (within 25 m) for a layer whose reports are
+    linked to columns, else None."""
+    from mapper.analysis.columns import LAYER, column_index
+    from mapper.analysis.columns import nearest_column as find_nearest
+
+    if "column" not in layer.properties or LAYER not in get_schema():
+        return None
+    found = find_nearest(column_index(get_store(), zone.id), lon, lat)
+    return {"unit_id": found.unit_id, "distance_m": found.distance_m} if found else None
+
+
+def with_same_column(found, features, unit_id, lon, lat):
+    """``found`` plus the open reports linked to column ``unit_id`` however far they are, every report on that
+    column marked ``same_column``: FixMyStreet matches duplicates by distance only."""
+    for feature in found:
+        feature["properties"]["same_column"] = feature["properties"].get("column") == unit_id
+    listed = {feature["properties"].get("id") for feature in found}
+    linked = features.filter(where={"column": unit_id})
+    further = [feature for feature in features_within(linked, lon, lat, math.inf)
+               if feature["properties"].get("id") not in listed]
+    for feature in further:
+        feature["properties"]["same_column"] = True
+    return found + further
 
 
 # -- request parsing -----------------------------------------------------------------------------------------------
