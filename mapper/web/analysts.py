@@ -8,7 +8,7 @@ refused with a 422 that names the field; the analysis itself is ``mapper.analysi
 result for the same parameters.
 
 Public outputs withhold the counts of cells with fewer than ``HOTSPOT_SUPPRESS_BELOW`` records (default 3). Only
-:func:`may_see_unsuppressed` can lift that, and until officers' and analysts' accounts exist (issue 4) it says no.
+:func:`may_see_unsuppressed` lifts that for signed-in officers of the zone.
 """
 
 import math
@@ -44,12 +44,13 @@ YES, NO = ("1", "true", "on", "yes"), ("0", "false", "off", "no")
 
 
 def may_see_unsuppressed(req):
-    """Whether this request may have small counts unsuppressed (``suppression=off``).
+    """Whether this request may have small counts unsuppressed (``suppression=off``): a signed-in officer or
+    administrator whose account covers the zone in the URL."""
+    from mapper.web.auth import current_officer
 
-    The one hook for issue 4: signed-in officers and analysts will return True here. Until accounts exist, nobody
-    can, so every output of this blueprint is a public output.
-    """
-    return False
+    officer = current_officer()
+    zone_id = (req.view_args or {}).get("zone_id")
+    return officer is not None and zone_id is not None and officer.can_see(zone_id)
 
 
 @dataclass(frozen=True)

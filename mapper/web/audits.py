@@ -16,6 +16,7 @@ from mapper.export import get_format
 from mapper.export.gpx import uncovered_routes
 from mapper.importers.gpx import KEYWORDS_FILE, LOCAL_TIME, MAX_BYTES, clean_flag, import_walk, load_keywords
 from mapper.validate import parse_datetime
+from mapper.web.auth import bearer_token, require_zone
 from mapper.web.api import layer_filters, public
 from mapper.web.context import get_schema, get_store, get_zones
 
@@ -30,6 +31,9 @@ AUDIT_SOURCE = b'"source":"audit"'  # as the store writes it: compact JSON, so a
 @bp.post("/api/zones/<zone_id>/audits")
 def upload_walk(zone_id):
     zone = get_zones().get(zone_id)
+    require_zone(zone.id)  # officers of the zone (a bearer token, or a session with its CSRF token)
+    if bearer_token() is None:
+        current_app.extensions["csrf"].protect()
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the walk as multipart/form-data with the GPX file in the field 'file' "
                                    f"(got {request.mimetype or 'no Content-Type'!r}).", field="Content-Type")

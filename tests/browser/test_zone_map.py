@@ -81,7 +81,12 @@ def test_layer_control_toggles_a_layer(offline_page, live_server):
 def test_audit_walks_are_a_layer_switched_on_from_the_control(offline_page, live_server, map_data):
     from tests.gpx_helpers import shifted_into
 
+    from mapper.accounts import Accounts
+
+    accounts = Accounts(map_data["app"].config["DATA_DIR"])
+    accounts.add("walker", "officer", ["thringstone-whitwick"], "correct horse battery")
     client = map_data["app"].test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.new_token('walker')}"
     upload = client.post("/api/zones/thringstone-whitwick/audits", content_type="multipart/form-data",
                          data={"file": (__import__("io").BytesIO(shifted_into("cerknicko-jezero.gpx")), "walk.gpx"),
                                "title": "Silver Street <b>evening</b> walk", "walkers": "3"})

@@ -15,6 +15,38 @@ from tests.gpx_helpers import (BILLION_LAUGHS, BINARY_JUNK, EXTERNAL_ENTITY, NOT
 UPLOAD = f"/api/zones/{ZONE}/audits"
 
 
+@pytest.fixture
+def client(app, data_dir):
+    """An officer's API client for the zone: uploading walks needs an account that covers it."""
+    from mapper.accounts import Accounts
+
+    accounts = Accounts(data_dir)
+    accounts.add("walker", "officer", [ZONE], "correct horse battery")
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.new_token('walker')}"
+    return client
+
+
+def test_uploading_needs_an_officer_of_the_zone(app, data_dir):
+    from mapper.accounts import Accounts
+
+    anonymous = app.test_client()
+    body = {"file": (io.BytesIO(b"<gpx/>"), "a.gpx")}
+    assert anonymous.post(UPLOAD, data=body, content_type="multipart/form-data").status_code == 401
+    accounts = Accounts(data_dir)
+    accounts.add("elsewhere", "officer", ["new-parks"], "correct horse battery")
+    other = {"Authorization": f"Bearer {accounts.new_token('elsewhere')}"}
+    response = anonymous.post(UPLOAD, data={"file": (io.BytesIO(b"<gpx/>"), "a.gpx")}, headers=other,
+                              content_type="multipart/form-data")
+    assert response.status_code == 403
+    page = anonymous.get("/login").get_data(as_text=True)
+    token = __import__("re").search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    anonymous.post("/login", data={"csrf_token": token, "name": "elsewhere", "password": "correct horse battery"})
+    forged = anonymous.post("/api/zones/new-parks/audits", data={"file": (io.BytesIO(b"<gpx/>"), "a.gpx")},
+                            content_type="multipart/form-data")  # a signed-in session without the form token
+    assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf"
+
+
 def upload(client, data, name="walk.gpx", **fields):
     return client.post(UPLOAD, data={"file": (io.BytesIO(data), name), **fields}, content_type="multipart/form-data")
 

@@ -194,10 +194,24 @@ def test_the_threshold_comes_from_the_app_config(police_dir):
     assert all(c["properties"]["count"] in (None, 0) or c["properties"]["count"] >= 10 for c in body["features"])
 
 
-def test_nobody_can_turn_suppression_off_until_accounts_exist(police_client):
-    """may_see_unsuppressed() is the hook issue 4 will open for officers and analysts; today it says no."""
-    response = police_client.get(f"/api/zones/bell-foundry/hotspots.geojson?layer={ASB}&suppression=off")
-    assert_refused(response, 403, "suppression", ["officers and analysts"])
+def test_only_officers_of_the_zone_can_turn_suppression_off(police_client, police_dir):
+    from mapper.accounts import Accounts
+
+    url = f"/api/zones/bell-foundry/hotspots.geojson?layer={ASB}&suppression=off"
+    assert_refused(police_client.get(url), 403, "suppression", ["officers and analysts"])
+    accounts = Accounts(police_dir)
+    if "analyst-bf" not in {a.name for a in accounts.all()}:
+        accounts.add("analyst-bf", "officer", ["bell-foundry"], "correct horse battery")
+        accounts.add("analyst-np", "officer", ["new-parks"], "correct horse battery")
+    elsewhere = {"Authorization": f"Bearer {accounts.new_token('analyst-np')}"}
+    assert_refused(police_client.get(url, headers=elsewhere), 403, "suppression")
+    mine = {"Authorization": f"Bearer {accounts.new_token('analyst-bf')}"}
+    unsuppressed = police_client.get(url, headers=mine)
+    suppressed = police_client.get(url.replace("suppression=off", "suppression=on"), headers=mine)
+    assert unsuppressed.status_code == 200 and suppressed.status_code == 200
+    counts = [f["properties"]["count"] for f in unsuppressed.get_json()["features"]]
+    assert all(isinstance(c, (int, float)) for c in counts) and any(0 < c < 3 for c in counts)
+    assert any(f["properties"]["count"] is None for f in suppressed.get_json()["features"])
 
 
 # -- nothing gets a 500 ----------------------------------------------------------------------------------------------
