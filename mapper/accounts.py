@@ -22,7 +22,10 @@ from mapper.durable import atomic_write, locked
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.validate import format_datetime
 
-ROLES = ("officer", "admin")
+ROLES = ("officer", "admin", "steering")
+# Steering-group members (residents, police, fire) upload audit walks for their zone; they do not change repairs.
+ZONED_ROLES = ("officer", "steering")
+STAFF_ROLES = ("officer", "admin")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "mpr_"  # makes a leaked token recognisable to secret scanners
@@ -75,8 +78,8 @@ def check_new_account(name, role, zones, password):
                               field="name")
     if role not in ROLES:
         raise ValidationError(f"Role {role!r} must be one of: {', '.join(ROLES)}.", field="role")
-    if role == "officer" and not zones:
-        raise ValidationError("An officer needs at least one zone (--zones a,b).", field="zones")
+    if role in ZONED_ROLES and not zones:
+        raise ValidationError(f"A {role} account needs at least one zone (--zones a,b).", field="zones")
     if password is not None and len(password) < MIN_PASSWORD:
         raise ValidationError(f"The password must be at least {MIN_PASSWORD} characters.", field="password")
 
@@ -155,7 +158,7 @@ class Accounts:
 
     def add(self, name, role, zones=(), password=None):
         """Create an account (a password is needed to sign in; machine clients may use tokens only)."""
-        zones = tuple(dict.fromkeys(zone for zone in zones if zone)) if role == "officer" else ()
+        zones = tuple(dict.fromkeys(zone for zone in zones if zone)) if role in ZONED_ROLES else ()
         check_new_account(name, role, zones, password)
         password_hash = generate_password_hash(password, method=PASSWORD_METHOD) if password else ""
 

@@ -690,9 +690,10 @@ def accounts_for(data):
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["officer", "admin"]),
-              help="An officer works in --zones; an admin sees every zone.")
-@click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers).")
+@click.option("--role", required=True, type=click.Choice(["officer", "admin", "steering"]),
+              help="An officer works in --zones; a steering-group member uploads audit walks for --zones; an "
+                   "admin sees every zone.")
+@click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers, steering).")
 @click.option("--password", help="The password (default: asked for, without echo).")
 @click.option("--no-password", is_flag=True, help="No sign-in: the account uses API tokens only.")
 @data_option

@@ -50,7 +50,8 @@ def may_see_unsuppressed(req):
 
     officer = current_officer()
     zone_id = (req.view_args or {}).get("zone_id")
-    return officer is not None and zone_id is not None and officer.can_see(zone_id)
+    return officer is not None and officer.role in ("officer", "admin") and zone_id is not None \
+        and officer.can_see(zone_id)
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,18 @@ view parses the request, calls the importer, the analysis or the exporter, and a
 import json
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
 from shapely.geometry import mapping, shape
 
 from mapper.analysis.coverage import REACH_M, uncovered, walk_figures, zone_figures
-from mapper.errors import FeatureNotFound, UnsupportedMediaType, ValidationError
+from mapper.errors import FeatureNotFound, MapperError, UnsupportedMediaType, ValidationError
 from mapper.export import get_format
 from mapper.export.gpx import uncovered_routes
 from mapper.importers.gpx import KEYWORDS_FILE, LOCAL_TIME, MAX_BYTES, clean_flag, import_walk, load_keywords
 from mapper.validate import parse_datetime
 from mapper.web.auth import bearer_token, require_zone
+
+WALKERS = ("officer", "admin", "steering")  # who may bring in a walk
 from mapper.web.api import layer_filters, public
 from mapper.web.context import get_schema, get_store, get_zones
 
@@ -31,7 +34,7 @@ AUDIT_SOURCE = b'"source":"audit"'  # as the store writes it: compact JSON, so a
 @bp.post("/api/zones/<zone_id>/audits")
 def upload_walk(zone_id):
     zone = get_zones().get(zone_id)
-    require_zone(zone.id)  # officers of the zone (a bearer token, or a session with its CSRF token)
+    require_zone(zone.id, WALKERS)  # a bearer token, or a session with its CSRF token
     if bearer_token() is None:
         current_app.extensions["csrf"].protect()
     if request.mimetype != "multipart/form-data":
@@ -129,6 +132,31 @@ def walk_page(zone_id, walk_id):
                            map_data={"walk": walk, "findings": reports},
                            tiles_url=current_app.config["TILES_URL"],
                            tiles_attribution=current_app.config["TILES_ATTRIBUTION"])
+
+
+@bp.route("/zones/<zone_id>/walks/upload", methods=["GET", "POST"])
+def upload_page(zone_id):
+    """The form officers and steering-group members use after a walk: the same import as the API and the CLI."""
+    zone = get_zones().get(zone_id)
+    account = require_zone(zone.id, WALKERS)
+    result, error = None, None
+    if request.method == "POST":
+        current_app.extensions["csrf"].protect()  # this blueprint is exempt for bearer-token API clients only
+        upload, form = request.files.get("file"), request.form
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationError(_("Choose the GPX file of the walk."), field="file")
+            schema = get_schema()
+            result = import_walk(upload.stream.read(MAX_BYTES + 1), zone.id, schema=schema, zones=get_zones(),
+                                 store=get_store(), file_name=upload.filename, title=form.get("title"),
+                                 walked_on=form.get("date"), walkers=form.get("walkers"),
+                                 keep_outside=clean_flag(form.get("keep_outside")), keywords=keywords(schema))
+        except MapperError as caught:
+            error = caught
+    status = error.status if error is not None else 200
+    return render_template("walk_upload.html", zone=zone, account=account, result=result and result.to_dict(),
+                           walk_url=url_for("audits.walk_page", zone_id=zone.id, walk_id=result.walk["id"])
+                           if result is not None and result.walk is not None else None, error=error), status
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 
-from mapper.accounts import Accounts
+from mapper.accounts import STAFF_ROLES, Accounts
 from mapper.errors import MapperError
 
 bp = Blueprint("auth", __name__)
@@ -106,9 +106,13 @@ def require_officer():
     return officer
 
 
-def require_zone(zone_id):
-    """The current officer if they may work in ``zone_id``: 401 when nobody is signed in, 403 outside their zones."""
+def require_zone(zone_id, roles=STAFF_ROLES):
+    """The current account if it may work in ``zone_id``: 401 when nobody is signed in, 403 outside its zones or when
+    its role is not one of ``roles`` (a steering-group member uploads walks but does not change repairs)."""
     officer = require_officer()
+    if officer.role not in roles:
+        raise OutsideYourZones(f"Your account ({officer.name}) is a {officer.role} account, which cannot do this.",
+                               field="role")
     if not officer.can_see(zone_id):
         raise OutsideYourZones(f"Your account ({officer.name}) does not cover the zone {zone_id!r}.", field="zone")
     return officer
