@@ -172,3 +172,19 @@ def test_cli_import_columns(tmp_path, bristol):
     result = runner.invoke(main, ["import-columns", "--zone", ZONE, "--id-column", "lamp", str(TRAFFORD),
                                   "--data", data])
     assert result.exit_code == 2 and "no column 'lamp'" in result.output
+
+
+def test_lights_imported_with_mapper_import_are_linked_too(tmp_path):
+    from tests.columns_helpers import zone_centre
+
+    e, n = (round(v) for v in zone_centre())
+    columns = write_csv(tmp_path / "columns.csv", [("LC1", e, n, "Main St"), ("LC2", e + 60, n, "Main St")])
+    lights = tmp_path / "lights.csv"
+    lights.write_text(f"easting,northing,category\n{e + 3},{n},out\n{e + 30},{n},dim\n", encoding="utf-8")
+    runner, data = CliRunner(), str(tmp_path / "data")
+    assert runner.invoke(main, ["import-columns", "--zone", ZONE, str(columns), "--data", data]).exit_code == 0
+    result = runner.invoke(main, ["import", "--zone", ZONE, "--layer", "lights", str(lights), "--data", data])
+    assert result.exit_code == 0, result.output
+    resources = Resources(load({"DATA_DIR": data}))
+    linked = [json.loads(line)["properties"].get("column") for line in resources.store.query(ZONE, "lights").lines]
+    assert linked == ["LC1", None]  # the second is 30 m from LC1 and 30 m from LC2
