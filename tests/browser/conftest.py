@@ -4,16 +4,15 @@ Every request that is not to 127.0.0.1 is aborted, so a passing test proves the 
 (base map tiles fail, which is allowed; everything else must be local).
 """
 
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from mapper import create_app
 from mapper.moderation import change_status
 from tests.helpers import point_feature
 from tests.render.populate import fill_lights, points_inside, submit
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -54,14 +53,8 @@ def map_data(tmp_path_factory):
 @pytest.fixture(scope="session")
 def live_server(map_data):
     """The app on a free port of 127.0.0.1, in a thread, for the whole session; yields its base URL."""
-    server = make_server("127.0.0.1", 0, map_data["app"], threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(map_data["app"], "live-server") as url:
+        yield url
 
 
 @pytest.fixture

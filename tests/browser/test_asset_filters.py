@@ -1,14 +1,13 @@
 """The zone map's asset filters and name search in real Chromium, offline: category checkboxes hide markers, the
 search lists matches and opens their popups, hostile names stay text, and the controls fit a 360 px phone."""
 
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from mapper import create_app
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +42,8 @@ def asset_server(tmp_path_factory):
                                                            description=f"About {name}"), zone_id=ZONE)
         publish(resources, stored)
     submit(resources, "assets", point_feature(lon[-1], lat[-1], category="food-bank", name=PENDING), zone_id=ZONE)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="asset-filters", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(app, "asset-filters") as url:
+        yield url
 
 
 def open_map(page, base_url):

@@ -6,17 +6,17 @@ Every request that is not to 127.0.0.1 is aborted (base map tiles fail, which is
 """
 
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyogrio
 import pytest
-from werkzeug.serving import make_server
+
 
 from mapper import create_app
 from mapper.config import PROJECT_DIR
 from mapper.importers.police_uk import import_police
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -34,14 +34,8 @@ def analyst_server(tmp_path_factory):
     report = import_police([NEW_PARKS], "new-parks", schema=resources.schema, zones=resources.zones(),
                            store=resources.store)
     assert report.added > 6000
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="hotspot-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    with serving(app, "hotspot-server") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,17 +9,16 @@ base map tiles fail (allowed) and everything else must be local.
 import io
 import json
 import re
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
 from mapper import create_app
 from mapper.config import PROJECT_DIR
 from tests.helpers import INSIDE, OUTSIDE, point_feature
 from tests.render.populate import submit
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +41,8 @@ def report_app(tmp_path):
 @pytest.fixture
 def server(report_app):
     """``report_app`` on a free port of 127.0.0.1 for one test; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, report_app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="report-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    with serving(report_app, "report-server") as url:
+        yield url
 
 
 @pytest.fixture

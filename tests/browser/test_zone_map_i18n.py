@@ -1,10 +1,8 @@
 """The zone map in Polish, in real Chromium on a 360 px phone: the words zone-map.js builds (the legend's status
 line, popups, the search summary) come from the page's translated strings, not from English in the script."""
 
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from mapper import create_app
 from mapper.moderation import change_status
@@ -12,6 +10,7 @@ from tests.browser.test_report import PHONE, local_only
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
 from tests.web.test_i18n import compile_catalogue
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -41,14 +40,8 @@ def polish_server(tmp_path_factory):
     submit(resources, "lights", point_feature(lon[0], lat[0], category="out"))
     asset = submit(resources, "assets", point_feature(lon[1], lat[1], category="food-bank", name="Spiżarnia Nowe Parki"))
     change_status(resources.store, resources.schema.layer("assets"), "new-parks", asset["id"], "published", by="test")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="zone-map-pl", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(app, "zone-map-pl") as url:
+        yield url
 
 
 @pytest.fixture
