@@ -25,6 +25,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
 from mapper.export.points import carries_names
+from mapper.export.styles import GI_BIN_COLOURS
 from mapper.schema import Layer as LayerSchema
 from mapper.zones import Zone
 
@@ -42,6 +43,13 @@ LOOK_DESCRIPTIONS = {"filled": N_("solid marker"), "ring": N_("outline only"), "
 MIN_ZOOM, MAX_ZOOM = 10, 19  # a town to a doorstep
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "ur"}  # primary language subtags written right to left
 
+# Getis-Ord Gi* classes as an overlay colours them (the colours of mapper.export.styles, as on the hotspot page and in
+# the exports): hottest first; "not significant" (0) is not drawn. Each label says in words what its colour says.
+GI_BIN_CLASSES = tuple((level, GI_BIN_COLOURS[level], label) for level, label in (
+    (3, N_("Hot spot, 99 % confidence")), (2, N_("Hot spot, 95 % confidence")), (1, N_("Hot spot, 90 % confidence")),
+    (-1, N_("Cold spot, 90 % confidence")), (-2, N_("Cold spot, 95 % confidence")),
+    (-3, N_("Cold spot, 99 % confidence"))))
+
 # What the page itself says (the HTML); {name} is filled in after translation.
 PAGE_TEXTS = (
     N_("People Zones map"), N_("{zone} map – People Zones"), N_("{zone}: {layers}"), N_("{zone} boundary"),
@@ -49,8 +57,8 @@ PAGE_TEXTS = (
     N_("list of zones"), N_("Legend"), N_("Legend and search"), N_("Find by name"),
     N_("Matches are listed below; the others are hidden from the map."), N_("Categories shown"), N_("Show all"),
     N_("Hide all"), N_("A group of nearby features and how many: select it to zoom in."), N_("{status}: {look}"),
-    N_("Language"), N_("Change"), N_("Audit walks"), N_("Not yet walked"),
-) + tuple(LOOK_DESCRIPTIONS.values())
+    N_("Language"), N_("Change"), N_("Audit walks"), N_("Not yet walked"), N_("Anti-social behaviour hotspots"),
+) + tuple(LOOK_DESCRIPTIONS.values()) + tuple(label for _, _, label in GI_BIN_CLASSES)
 
 # What zone-map.js says, by the key it asks for; it keeps these English words only as a fallback.
 SCRIPT_TEXTS = {
@@ -85,6 +93,7 @@ SCRIPT_TEXTS = {
     "walkedOn": N_("Walked on {date}"),
     "walkLength": N_("{length} m walked"),
     "walkPage": N_("Open the walk’s page"),
+    "othersNotDrawn": N_("Other cells are not drawn."),
     "zoomIn": N_("Zoom in"),
     "zoomOut": N_("Zoom out"),
 }
@@ -140,6 +149,11 @@ class LineSource:
     """Lines or areas drawn from a GeoJSON URL, loaded only when switched on: audit walks, the area not yet walked.
 
     ``page_url_prefix`` + a feature's id is its own page (a walk's), linked from the popup; None for no popup.
+
+    ``style_by`` names a feature property whose value picks its colour from ``classes``, ``(value, colour, label)``
+    triples in legend order (a hotspot grid by ``Gi_Bin``): features whose value has no class are not drawn, the
+    popup says the class's label, and a legend of the classes shows while the overlay is on. Labels are English,
+    translated like every page text (list them in PAGE_TEXTS).
     """
 
     title: str
@@ -147,11 +161,24 @@ class LineSource:
     colour: str = "#6a3d9a"
     fill: bool = False
     page_url_prefix: str = None
+    style_by: str = None
+    classes: tuple = ()
 
     def __post_init__(self):
         _check_url(self.url, "url")
         if self.page_url_prefix is not None:
             _check_url(self.page_url_prefix, "page_url_prefix")
+        classes = tuple(tuple(entry) for entry in self.classes)
+        for entry in classes:
+            if not (len(entry) == 3 and isinstance(entry[0], (int, str)) and not isinstance(entry[0], bool)
+                    and isinstance(entry[1], str) and re.fullmatch(r"#[0-9a-fA-F]{6}", entry[1])
+                    and isinstance(entry[2], str) and entry[2].strip()):
+                raise ValueError(f"each class must be (value, '#rrggbb', label), not {entry!r}")
+        if bool(self.style_by) != bool(classes):
+            raise ValueError("style_by and classes go together: a property name and its (value, colour, label) classes")
+        if self.style_by is not None and (not isinstance(self.style_by, str) or not self.style_by.strip()):
+            raise ValueError(f"style_by must be a property name, not {self.style_by!r}")
+        object.__setattr__(self, "classes", classes)
 
 
 class Translator:
@@ -375,6 +402,10 @@ class LineLayer(Layer):
         self._name = "LineLayer"
         self.options = {"title": translate(source.title), "url": source.url, "colour": source.colour,
                         "fill": source.fill, "pageUrlPrefix": source.page_url_prefix}
+        if source.style_by:
+            self.options["styleBy"] = source.style_by
+            self.options["classes"] = [{"value": value, "colour": colour, "label": translate(label)}
+                                       for value, colour, label in source.classes]
 
 
 class Legend(MacroElement):

@@ -406,3 +406,91 @@ def legend(method):
                 range(len(DENSITY_MULTIPLES), -1, -1)]
     return [(level, GI_BIN_COLOURS[level], _(BIN_LABELS[level])) for level in range(3, -4, -1)]
 
+
+# -- police.uk upload ----------------------------------------------------------------------------------------------
+
+MAX_POLICE_FILE = 20 * 1024 * 1024  # a force-wide month is ~15 MB; a ward's two years are well under 1 MB
+MAX_POLICE_FILES = 36  # three years of monthly files at once
+MAX_LISTED_REFUSALS = 20
+
+
+def skip_reasons():
+    """The importer's reasons (English constants in :mod:`mapper.importers.police_uk`), in the visitor's language."""
+    from mapper.importers import police_uk
+
+    return {police_uk.NO_LOCATION: _("no location"), police_uk.UNKNOWN_TYPE: _("unknown crime type"),
+            police_uk.OUTSIDE_FORCE: _("outside the force area"), police_uk.OUTSIDE_ZONE: _("outside the zone"),
+            police_uk.ALREADY: _("already imported"), police_uk.REFUSED: _("refused by the validator")}
+
+
+def police_page(zone, status=200, report=None, error=None):
+    return render_template("police_upload.html", zone=zone, report=report, error=error, reasons=skip_reasons(),
+                           max_megabytes=MAX_POLICE_FILE // (1024 * 1024), max_files=MAX_POLICE_FILES,
+                           max_listed=MAX_LISTED_REFUSALS), status
+
+
+@bp.route("/zones/<zone_id>/crime/upload", methods=["GET", "POST"])
+def police_upload(zone_id):
+    """Officers of the zone load police.uk street-level CSVs into its crime layer, with the importer
+    ``mapper import-police`` runs: every file is read and every row judged before one append stores them, so a file
+    that is refused stores nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from werkzeug.exceptions import RequestEntityTooLarge
+    from werkzeug.utils import secure_filename
+
+    from mapper.errors import MalformedInput
+    from mapper.importers.police_uk import import_police
+    from mapper.web.auth import require_zone
+
+    zone = get_zones().get(zone_id)
+    require_zone(zone.id)  # officers and administrators of the zone, before anything is read
+    if request.method == "GET":
+        return police_page(zone)
+    # Exempt from the app-wide CSRF check (which would read the body under the 12 MB app limit first): the larger
+    # limit is set here, then the token is checked.
+    request.max_content_length = MAX_POLICE_FILES * MAX_POLICE_FILE + 64 * 1024
+    too_large = _("Each file may be at most %(size)s MB, and at most %(count)s files at once.",
+                  size=MAX_POLICE_FILE // (1024 * 1024), count=MAX_POLICE_FILES)
+    try:
+        current_app.extensions["csrf"].protect()
+        uploads = [upload for upload in request.files.getlist("files") if upload and upload.filename]
+    except RequestEntityTooLarge:
+        return police_page(zone, 413, error=too_large)
+    if not uploads:
+        return police_page(zone, 422, error=_("Choose at least one police.uk street-level CSV file."))
+    if len(uploads) > MAX_POLICE_FILES:
+        return police_page(zone, 413, error=too_large)
+    with tempfile.TemporaryDirectory(prefix="police-upload-") as folder:
+        paths, names = [], {}
+        for position, upload in enumerate(uploads):
+            upload.stream.seek(0, 2)
+            size = upload.stream.tell()
+            upload.stream.seek(0)
+            if size > MAX_POLICE_FILE:
+                return police_page(zone, 413, error=_("%(file)s is larger than %(size)s MB; nothing was imported.",
+                                                      file=upload.filename, size=MAX_POLICE_FILE // (1024 * 1024)))
+            # One folder per file keeps two files of the same name apart; messages name the file, not the folder.
+            path = Path(folder, str(position), secure_filename(upload.filename) or "upload.csv")
+            path.parent.mkdir()
+            upload.save(path)
+            paths.append(path)
+            names[str(path)] = upload.filename
+        try:
+            report = import_police(paths, zone.id, schema=get_schema(), zones=get_zones(), store=get_store())
+        except MalformedInput as refused:
+            message = refused.message
+            for path, name in names.items():
+                message = message.replace(path, name)
+            return police_page(zone, 422, error=_("Nothing was imported: %(message)s", message=message))
+        refusals = [(names.get(path, Path(path).name), number, message) for path, number, message in report.refusals]
+    report.refusals = refusals
+    current_app.logger.info("police.uk upload into %s: %s", zone.id, report.summary())
+    return police_page(zone, 200, report=report)
+
+
+@bp.record_once
+def _exempt_police_upload(state):
+    # The upload checks its CSRF token itself, after raising the body limit for it (see police_upload).
+    state.app.extensions["csrf"].exempt(police_upload)

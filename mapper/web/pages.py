@@ -8,7 +8,7 @@ translated here with Flask-Babel and handed to the renderer as a plain mapping, 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
-from mapper.render.maps import N_, LineSource, Assets, PointSource, page_texts, zone_map_html
+from mapper.render.maps import GI_BIN_CLASSES, N_, LineSource, Assets, PointSource, page_texts, zone_map_html
 from mapper.web.api import zone_summary
 from mapper.web.context import get_schema, get_zones
 from mapper.web.i18n import SOURCE_LANGUAGE, available_languages
@@ -72,14 +72,25 @@ def point_sources(zone):
 
 
 def line_sources(zone):
-    """The audit walks and the area no walk has covered yet, when the schema has an audits layer."""
-    if "audits" not in get_schema():
-        return []
-    return [LineSource(N_("Audit walks"), url_for("api.layer_download", zone_id=zone.id, layer_name="audits",
+    """The overlays off until switched on: audit walks and the area no walk has covered yet, when the schema has an
+    audits layer; anti-social behaviour hotspots (Gi*, public and suppressed, as the hotspot API gives anyone) when it
+    has a crime layer."""
+    schema = get_schema()
+    sources = []
+    if "audits" in schema:
+        sources += [
+            LineSource(N_("Audit walks"), url_for("api.layer_download", zone_id=zone.id, layer_name="audits",
                                                   extension="geojson"),
                        colour="#6a3d9a", page_url_prefix=url_for("audits.walk_page", zone_id=zone.id, walk_id="x")[:-1]),
             LineSource(N_("Not yet walked"), url_for("audits.uncovered_area", zone_id=zone.id), colour="#b35806",
                        fill=True)]
+    if "crime" in schema:
+        sources.append(LineSource(
+            N_("Anti-social behaviour hotspots"),
+            url_for("analysts.hotspots_download", zone_id=zone.id, extension="geojson",
+                    layer="crime:anti-social-behaviour", method="gi"),
+            fill=True, style_by="Gi_Bin", classes=GI_BIN_CLASSES))
+    return sources
 
 
 def map_assets():

@@ -114,3 +114,39 @@ def test_audit_walks_are_a_layer_switched_on_from_the_control(offline_page, live
     assert popup.get_by_role("link").get_attribute("href") == f"/walks/thringstone-whitwick/{walk_id}"
     page.get_by_role("checkbox", name="Not yet walked").check()
     page.wait_for_function("() => document.querySelectorAll(\".leaflet-overlay-pane path[stroke='#b35806']\").length > 0")
+
+
+def test_hotspots_are_an_overlay_with_a_legend(offline_page, live_server, map_data):
+    from pathlib import Path
+
+    from mapper.importers.police_uk import import_police
+
+    resources = map_data["app"].extensions["mapper"]
+    extract = Path(__file__).resolve().parent.parent / "data" / "police" / \
+        "loughborough_hastings_bell_foundry_2023-01_to_2024-12.csv"
+    import_police([extract], "bell-foundry", schema=resources.schema, zones=resources.zones(), store=resources.store)
+    page = offline_page
+    page.goto(f"{live_server}/zones/bell-foundry")
+    page.wait_for_function("() => window.L && L.peopleZones")
+    hotspots = page.get_by_role("checkbox", name="Anti-social behaviour hotspots")
+    assert not hotspots.is_checked()  # off until asked for
+    assert page.locator(".pz-class-legend").count() == 0
+    hot = ".leaflet-overlay-pane path[fill='#d73027']"
+    hotspots.check()
+    page.wait_for_function(f"() => document.querySelectorAll(\"{hot}\").length > 0")
+    legend = page.locator(".pz-class-legend")
+    assert "Hot spot, 99 % confidence" in legend.inner_text()  # words, not only colours
+    assert "Cold spot, 99 % confidence" in legend.inner_text()
+    # Cells that are not significant are not drawn: every drawn cell has one of the classes' colours.
+    fills = set(page.evaluate("() => [...document.querySelectorAll('.leaflet-overlay-pane path[fill]')]"
+                              ".map(p => p.getAttribute('fill'))"))
+    assert "#d73027" in fills
+    assert fills <= {"#1d3557", "#d73027", "#fc8d59", "#fee090", "#e0f3f8", "#91bfdb", "#4575b4"}  # boundary + classes
+    page.evaluate(f"() => document.querySelector(\"{hot}\").dispatchEvent(new MouseEvent('click', {{bubbles: true}}))")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert "Hot spot, 99 % confidence" in popup.inner_text()
+    hotspots.uncheck()
+    page.wait_for_function(f"() => document.querySelectorAll(\"{hot}\").length === 0")
+    assert page.locator(".pz-class-legend").count() == 0
+    assert not page.errors

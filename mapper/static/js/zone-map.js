@@ -63,6 +63,7 @@
     walkedOn: 'Walked on {date}',
     walkLength: '{length} m walked',
     walkPage: 'Open the walk’s page',
+    othersNotDrawn: 'Other cells are not drawn.',
     zoomIn: 'Zoom in',
     zoomOut: 'Zoom out'
   };
@@ -645,21 +646,42 @@
     }
   });
 
-  // Lines or areas from a GeoJSON URL (audit walks, the area not yet walked): fetched the first time the layer is
-  // switched on. Popups are built with textContent, and only a link made from the feature's id, never its text.
+  // Lines or areas from a GeoJSON URL (audit walks, the area not yet walked, a hotspot grid): fetched the first time
+  // the layer is switched on. Popups are built with textContent, and only a link made from the feature's id, never its
+  // text. With options.styleBy, a feature's value of that property picks its class in options.classes (colour and
+  // label): features with no class are not drawn, the popup names the class, and a legend shows while the layer is on.
   function lineLayer(options) {
+    var classes = {};
+    (options.classes || []).forEach(function (item) { classes[String(item.value)] = item; });
+    function classOf(feature) {
+      var value = (feature.properties || {})[options.styleBy];
+      return value === undefined || value === null ? null : classes[String(value)] || null;
+    }
     var group = L.geoJSON(null, {
-      style: function () {
+      filter: options.styleBy ? function (feature) { return Boolean(classOf(feature)); } : null,
+      style: function (feature) {
+        if (options.styleBy) {
+          var colour = safeColour(classOf(feature).colour);
+          return {color: colour, weight: 0.5, opacity: 0.9, fill: true, fillColor: colour, fillOpacity: 0.6};
+        }
         return {color: safeColour(options.colour), weight: options.fill ? 1 : 4, opacity: 0.85,
                 fill: Boolean(options.fill), fillColor: safeColour(options.colour), fillOpacity: 0.18};
       },
       onEachFeature: function (feature, layer) {
-        if (!options.pageUrlPrefix) { return; }
-        layer.bindPopup(function () { return walkPopup(feature, options); });
+        if (options.styleBy) {
+          layer.bindPopup(function () { return classPopup(feature, classOf(feature), options); });
+        } else if (options.pageUrlPrefix) {
+          layer.bindPopup(function () { return walkPopup(feature, options); });
+        }
       }
     });
     var requested = false;
+    var key = null;
     group.on('add', function () {
+      if (options.styleBy) {
+        key = classLegend(options);
+        key.addTo(group._map);
+      }
       if (requested) { return; }
       requested = true;
       fetch(options.url, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
@@ -670,7 +692,58 @@
         .then(function (data) { group.addData(data); })
         .catch(function () { requested = false; });
     });
+    group.on('remove', function () {
+      if (key) { key.remove(); key = null; }
+    });
     return group;
+  }
+
+  // The key to a styled overlay's classes: a swatch (decorative) and the class's words, so colour is not the only cue.
+  function classLegend(options) {
+    var Key = L.Control.extend({
+      options: {position: 'bottomright'},
+      onAdd: function () {
+        var box = element('section', 'pz-class-legend');
+        box.setAttribute('aria-label', options.title);
+        box.style.background = '#fff';
+        box.style.padding = '.4rem .6rem';
+        box.style.borderRadius = '4px';
+        box.style.maxWidth = '16rem';
+        box.appendChild(element('h2', 'pz-class-legend-title', options.title)).style.fontSize = '1rem';
+        var list = element('ul');
+        list.style.listStyle = 'none';
+        list.style.margin = '0';
+        list.style.padding = '0';
+        (options.classes || []).forEach(function (item) {
+          var row = element('li');
+          var swatch = element('span', 'pz-class-swatch');
+          swatch.setAttribute('aria-hidden', 'true');
+          swatch.style.display = 'inline-block';
+          swatch.style.width = '1em';
+          swatch.style.height = '1em';
+          swatch.style.marginInlineEnd = '.4em';
+          swatch.style.verticalAlign = 'middle';
+          swatch.style.border = '1px solid #555';
+          swatch.style.background = safeColour(item.colour);
+          row.appendChild(swatch);
+          row.appendChild(element('span', null, item.label));
+          list.appendChild(row);
+        });
+        box.appendChild(list);
+        box.appendChild(element('p', null, t('othersNotDrawn')));
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Key();
+  }
+
+  function classPopup(feature, item, options) {
+    var box = element('div', 'pz-popup');
+    box.appendChild(element('h2', 'pz-popup-title', options.title));
+    box.appendChild(element('p', null, item ? item.label : ''));
+    return box;
   }
 
   function walkPopup(feature, options) {
