@@ -19,6 +19,14 @@ ENVIRONMENT = [
     ("MAPPER_TILES_URL", "TILES_URL", str),
     ("MAPPER_TILES_ATTRIBUTION", "TILES_ATTRIBUTION", str),
     ("MAPPER_SECRET_KEY", "SECRET_KEY", str),
+    ("MAPPER_SMTP_HOST", "SMTP_HOST", str),
+    ("MAPPER_SMTP_PORT", "SMTP_PORT", int),
+    ("MAPPER_SMTP_USER", "SMTP_USER", str),
+    ("MAPPER_SMTP_PASSWORD", "SMTP_PASSWORD", str),
+    ("MAPPER_SMTP_STARTTLS", "SMTP_STARTTLS", lambda text: text.strip().lower() in ("1", "true", "yes", "on")),
+    ("MAPPER_SMTP_FROM", "SMTP_FROM", str),
+    ("MAPPER_SMTP_TIMEOUT", "SMTP_TIMEOUT", float),
+    ("MAPPER_PUBLIC_URL", "PUBLIC_URL", str),
 ]
 
 
@@ -46,6 +54,16 @@ def defaults():
         "COMPRESS_ALGORITHM": ["gzip"],
         "COMPRESS_ALGORITHM_STREAMING": ["gzip"],  # vendor JS/CSS are sent as files: gzip them too
         "COMPRESS_LEVEL": 5,
+        # Emails to residents when their report changes status (mapper/notify.py). No SMTP_HOST: nothing is sent.
+        "SMTP_HOST": None,
+        "SMTP_PORT": 587,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_STARTTLS": True,
+        "SMTP_FROM": None,
+        "SMTP_TIMEOUT": 10.0,
+        # The site's public address for links in emails (https://...); None: the request's host URL.
+        "PUBLIC_URL": None,
     }
 
 

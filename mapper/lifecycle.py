@@ -17,6 +17,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from mapper import notify
 from mapper.errors import FeatureNotFound, MapperError, ValidationError
 from mapper.validate import format_datetime
 
@@ -163,7 +164,10 @@ def change(store, layer, lifecycle, zone_id, feature_id, *, by, status=None, pri
                         "at": record["at"]})
         return properties
 
-    return store.update(zone_id, layer.name, feature_id, apply, private=records)
+    changed = store.update(zone_id, layer.name, feature_id, apply, private=records)
+    if status is not None and records:
+        notify.status_changed(store, layer, zone_id, changed)  # durable now; tell the resident (never raises)
+    return changed
 
 
 def kept_report(store, layer, zone_id, feature_id, identifier):
