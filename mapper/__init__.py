@@ -31,7 +31,8 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import analysts, api, audits, auth, context, errors, i18n, officers, pages, report, vendor
+    from mapper.web import (analysts, api, audits, auth, context, errors, i18n, officers, pages, repairs, report,
+                            vendor)
 
     context.init_app(app)
     errors.init_app(app)
@@ -46,6 +47,8 @@ def create_app(config=None):
     csrf.exempt(audits.bp)
     # Officers' writes check the token themselves: a session needs it, a bearer token (no cookie) does not.
     csrf.exempt(officers.bp)
+    # The repairs page's change form checks its token itself, after the zone check (401/403 first, as the API).
+    csrf.exempt(repairs.bp)
     app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(audits.bp)  # its /audits and /lights.gpx rules outrank the API's <layer_name> ones
@@ -54,6 +57,7 @@ def create_app(config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(repairs.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(vendor.bp)
     logging.getLogger("mapper").setLevel(logging.INFO)
