@@ -8,7 +8,7 @@ one process per deployment today; a shared store would be configured with RATELI
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import make_response, Blueprint, current_app, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_limiter import Limiter
@@ -68,9 +68,9 @@ def init_app(app):
         from mapper.web.errors import answer, wants_json
 
         if wants_json() or request.headers.get("Authorization"):
-            response, status = answer(error)
+            response = make_response(answer(error))  # a page's answer is a rendered string, not a Response
             response.headers["WWW-Authenticate"] = 'Bearer realm="mapper"'
-            return response, status
+            return response
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

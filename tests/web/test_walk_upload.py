@@ -73,3 +73,8 @@ def test_a_steering_group_member_cannot_change_repairs(client, accounts, data_di
     response = client.patch(f"/api/zones/{ZONE}/lights/{report['id']}", json={"status": "confirmed"},
                             headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403 and response.get_json()["error"]["field"] == "role"
+
+
+def test_a_bad_token_on_a_page_is_a_401_not_a_500(client, accounts):
+    response = client.get(PAGE, headers={"Authorization": "Bearer mpr_not-a-real-token"})
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
