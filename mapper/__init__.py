@@ -31,8 +31,8 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import (analysts, api, audits, auth, context, errors, i18n, officers, pages, repairs, report,
-                            vendor)
+    from mapper.web import (analysts, api, audits, auth, context, errors, i18n, officers, pages, progress, repairs,
+                            report, vendor)
 
     context.init_app(app)
     errors.init_app(app)
@@ -57,6 +57,7 @@ def create_app(config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(progress.bp)
     app.register_blueprint(repairs.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(vendor.bp)
