@@ -8,7 +8,7 @@ one process per deployment today; a shared store would be configured with RATELI
 
 from urllib.parse import urlsplit
 
-from flask import make_response, Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_limiter import Limiter
@@ -65,10 +65,11 @@ def init_app(app):
 
     @app.errorhandler(NotSignedIn)
     def not_signed_in(error):
-        from mapper.web.errors import answer, wants_json
+        from mapper.web.errors import wants_json
 
         if wants_json() or request.headers.get("Authorization"):
-            response = make_response(answer(error))  # a page's answer is a rendered string, not a Response
+            # A client that sent a token is a machine: JSON whatever it accepts.
+            response = make_response(jsonify(error.to_dict()), error.status)
             response.headers["WWW-Authenticate"] = 'Bearer realm="mapper"'
             return response
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

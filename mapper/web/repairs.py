@@ -10,34 +10,20 @@ Contact details appear only in an export that asks for them (``personal=1``); it
 never cached.
 """
 
-from flask import (Blueprint, Response, current_app, jsonify, make_response, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from mapper import lifecycle
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.export import worklist
-from mapper.web.auth import NotSignedIn, bearer_token, require_zone
+from mapper.web.auth import bearer_token, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
-from mapper.web.errors import wants_json
 
 bp = Blueprint("repairs", __name__)
 
 LAYER = "lights"
 CHANGE_FIELDS = ("status", "priority", "public_note", "internal_note", "duplicate_of")
 BULK_LIMIT = 500  # reports in one bulk change: each is its own locked update of the layer file
-
-
-@bp.errorhandler(NotSignedIn)
-def not_signed_in(error):
-    """A client that sent a token is told 401 (JSON, ``WWW-Authenticate``), whatever it accepts; a browser without
-    a session is sent to sign in. (The app-wide handler fails on a bad token with an HTML ``Accept``: it gets a
-    rendered page, not a response, back from ``answer``.)"""
-    if request.headers.get("Authorization") or wants_json():
-        response = make_response(jsonify(error.to_dict()), error.status)
-        response.headers["WWW-Authenticate"] = 'Bearer realm="mapper"'
-        return response
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def checked_zone(zone_id):
