@@ -563,7 +563,8 @@ def targets(zone_id, layers, start, end, cell, suppress_below, no_suppression, o
     write_output(collection, output_format, output, crs)
     for feature in collection["features"][:MAX_LISTED]:
         p = feature["properties"]
-        click.echo(f"{p['rank']:>3}. {p['records']:>5} records  {p['zone_share']:>6.2%} of the zone  "
+        records = "few" if p["records"] is None else p["records"]  # withheld: it could reveal a small count
+        click.echo(f"{p['rank']:>3}. {records:>5} records  {p['zone_share']:>6.2%} of the zone  "
                    f"{', '.join(p['streets']) or '(no street named)'}")
     click.echo(f"Wrote {plural(len(collection['features']), 'target area')} to {output}.")
 

@@ -127,15 +127,25 @@ def _area(polygon_m, cells, zone_area_m2, inside, close, weights, categories, lo
 
 
 def target_features(areas, suppress_below=3):
-    """GeoJSON Features of target areas; public outputs (``suppress_below``) withhold small counts by type."""
+    """GeoJSON Features of target areas; public outputs (``suppress_below``) withhold small counts.
+
+    A withheld count by type would still show through the area's totals, directly (a total of 2) or by difference
+    (a total of 5 beside a shown 3), so wherever a count by type is withheld, or the total itself is small, the
+    totals are withheld too (None, with ``suppressed`` true). Every output (CLI, API, page) is built here.
+    """
     from shapely.geometry import mapping
 
     features = []
     for area in areas:
         counts = {k: (None if suppress_below and 0 < v < suppress_below else v) for k, v in area.counts.items()}
+        hide_totals = bool(suppress_below) and suppress_below > 1 and (
+            None in counts.values() or 0 < area.records < suppress_below)
         properties = {"rank": area.rank, "centroid": list(area.centroid), "streets": area.streets,
-                      "records": area.records, "weighted_records": area.weighted_records, "counts": counts,
+                      "records": None if hide_totals else area.records,
+                      "weighted_records": None if hide_totals else area.weighted_records, "counts": counts,
                       "cells": area.cells, "area_m2": area.area_m2, "zone_share": area.zone_share}
+        if hide_totals:
+            properties["suppressed"] = True
         geometry = mapping(shapely.set_precision(area.polygon, 1e-7))
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return features

@@ -17,7 +17,6 @@ import orjson
 from mapper.crs import BRITISH_NATIONAL_GRID, WGS84
 from mapper.errors import NotFound, ValidationError
 from mapper.export import gis, gpx, kml, points, tabular
-from mapper.export.disclosure import withhold_small_totals
 from mapper.export.table import parse_crs, table_from_collection
 
 
@@ -44,7 +43,6 @@ class Format:
 def write_collection(output, collection, crs=WGS84):
     """Bytes of a FeatureCollection dict (lon/lat) in ``output``'s format and ``crs`` ("EPSG:4326"/"EPSG:27700")."""
     crs = check_output(output, crs)
-    collection = withhold_small_totals(collection)  # a public result never gives a small count away by its totals
     if output.extension == "geojson":
         return geojson_bytes(collection)
     return output.write_table(table_from_collection(collection, crs))

@@ -24,7 +24,6 @@ from mapper.analysis.hotspots import resolve_filter
 from mapper.analysis.targets import TARGET_METHODS, target_layer
 from mapper.errors import LayerNotFound, MapperError, ValidationError
 from mapper.export import check_output, collection_formats, file_name, get_format, write_collection
-from mapper.export.disclosure import withhold_small_totals
 from mapper.export.styles import DENSITY_COLOURS, GI_BIN_COLOURS, TARGET_COLOUR
 from mapper.export.table import parse_crs
 from mapper.web.context import get_schema, get_store, get_zones
@@ -234,11 +233,10 @@ def run_hotspots(zone, query):
 
 
 def run_targets(zone, query):
-    """Ranked target areas; totals that could give a small count away are withheld here as in every download."""
-    areas = target_layer(get_store(), zone, list(query.layers), method=query.target_method, share=query.share,
+    """Ranked target areas (small counts, and totals that could reveal them, withheld by the analysis)."""
+    return target_layer(get_store(), zone, list(query.layers), method=query.target_method, share=query.share,
                          cell=query.cell, band=query.band, bandwidth=query.bandwidth or 200.0, start=query.start,
                          end=query.end, suppress_below=query.suppress_below, schema=get_schema())
-    return withhold_small_totals(areas)
 
 
 def download(zone, collection, subject, output, crs):

@@ -185,3 +185,22 @@ def test_hotspot_layer_and_targets_from_the_store(resources):
     assert targets["features"][0]["properties"]["rank"] == 1 and 0 < sum(shares) <= 0.05
     with pytest.raises(ValidationError, match="Unknown filter 'asb'"):
         hotspot_layer(resources.store, zone, ["crime:asb"], schema=resources.schema)
+
+
+@pytest.mark.parametrize("records, counts, hidden", [
+    (5, {"burglary": 3, "drugs": 2}, True),   # 5 beside a shown 3 gives the withheld 2 away
+    (2, {"burglary": 2}, True),               # a total below the threshold is itself a small count
+    (7, {"burglary": 4, "drugs": 3}, False),  # nothing withheld: totals shown
+])
+def test_target_area_totals_are_withheld_where_they_could_reveal_a_small_count(records, counts, hidden):
+    from mapper.analysis.targets import TargetArea, target_features
+
+    area = TargetArea(rank=1, polygon=box(-1.2, 52.7, -1.19, 52.71), centroid=(-1.195, 52.705), cells=2,
+                      area_m2=5000.0, zone_share=0.01, records=records, weighted_records=float(records),
+                      counts=counts, streets=[])
+    (public,) = target_features([area], suppress_below=3)
+    assert (public["properties"]["records"] is None) is hidden
+    assert (public["properties"]["weighted_records"] is None) is hidden
+    assert public["properties"].get("suppressed", False) is hidden
+    (unsuppressed,) = target_features([area], suppress_below=0)
+    assert unsuppressed["properties"]["records"] == records and unsuppressed["properties"]["counts"] == counts
