@@ -381,10 +381,10 @@ def list_pending(zone_id, data):
 @data_option
 def approve(identifier, zone_id, data):
     """Publish the pending asset ID (its id or its reference): it goes on the map and into every download."""
-    from mapper.moderation import change_status, locate
+    from mapper.lifecycle import change_status, find_feature
 
     resources, layer, zone_ids = moderated(data, zone_id)
-    zone, feature = locate(resources.store, layer, zone_ids, identifier)
+    zone, feature = find_feature(resources.store, layer, zone_ids, identifier)
     changed = change_status(resources.store, layer, zone, feature["properties"]["id"], APPROVED, by="cli",
                             allowed_from=(layer.initial_status,))
     click.echo(f"Published {describe(changed, zone)}.")
@@ -397,10 +397,10 @@ def approve(identifier, zone_id, data):
 @data_option
 def reject(identifier, reason, zone_id, data):
     """Reject the asset ID (pending, or published and now withdrawn): it never appears in a public answer."""
-    from mapper.moderation import change_status, locate
+    from mapper.lifecycle import change_status, find_feature
 
     resources, layer, zone_ids = moderated(data, zone_id)
-    zone, feature = locate(resources.store, layer, zone_ids, identifier)
+    zone, feature = find_feature(resources.store, layer, zone_ids, identifier)
     note = " ".join(reason.split()) if reason and reason.strip() else None
     changed = change_status(resources.store, layer, zone, feature["properties"]["id"], REJECTED, by="cli",
                             internal_note=note, allowed_from=[status for status in layer.statuses if status != REJECTED])

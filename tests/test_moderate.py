@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mapper.cli import main, terminal_safe
-from mapper.moderation import change_status
+from mapper.lifecycle import change_status
 from tests.helpers import INSIDE, point_feature
 
 ZONE = "new-parks"

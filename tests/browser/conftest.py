@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mapper import create_app
-from mapper.moderation import change_status
+from mapper.lifecycle import change_status
 from tests.helpers import point_feature
 from tests.render.populate import fill_lights, points_inside, submit
 from tests.live import serving

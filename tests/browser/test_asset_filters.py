@@ -25,7 +25,7 @@ PENDING = "Unmoderated Pantry"
 
 def publish(resources, feature):
     """Approve a contribution, as a moderator would (`mapper moderate approve`)."""
-    from mapper.moderation import change_status
+    from mapper.lifecycle import change_status
 
     return change_status(resources.store, resources.schema.layer("assets"), ZONE, feature["id"], "published",
                          by="test")

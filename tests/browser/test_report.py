@@ -251,7 +251,7 @@ def test_none_of_these_sends_a_new_report(phone, report_app):
 
 def published_asset(report_app, lon, lat, **properties):
     """A community asset a moderator has approved (`mapper moderate approve`), so it is on the map."""
-    from mapper.moderation import change_status
+    from mapper.lifecycle import change_status
 
     resources = report_app.extensions["mapper"]
     feature = submit(resources, "assets", point_feature(lon, lat, **properties))

@@ -5,7 +5,7 @@ line, popups, the search summary) come from the page's translated strings, not f
 import pytest
 
 from mapper import create_app
-from mapper.moderation import change_status
+from mapper.lifecycle import change_status
 from tests.browser.test_report import PHONE, local_only
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mapper.moderation import change_status
+from mapper.lifecycle import change_status
 from tests.helpers import INSIDE, point_feature
 from tests.render.populate import fill_lights, submit
 
