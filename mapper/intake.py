@@ -24,6 +24,10 @@ def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=Non
     that stands for a place described in words.
     """
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
+    if client_id is not None:
+        earlier = store.find_by_key(zone.id, layer.name, client_id)
+        if earlier is not None:  # a retry: answer at once, without storing its photo a second time
+            return earlier, False
     link_columns([submission], zone.id, layer.name, schema=schema, store=store)
     if photo:
         from mapper.photos import save_photo

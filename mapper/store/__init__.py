@@ -34,6 +34,10 @@ class Store(abc.ABC):
         """The feature whose ``ref`` (or ``id``) is ``value``, or None."""
 
     @abc.abstractmethod
+    def find_by_key(self, zone, layer, key):
+        """The feature stored under an idempotency key (see :meth:`append_once`), or None."""
+
+    @abc.abstractmethod
     def get(self, zone, layer, feature_id):
         """One stored Feature as a dict, or raise FeatureNotFound."""
 

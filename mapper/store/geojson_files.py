@@ -466,6 +466,11 @@ class LayerFile:
             if fd >= 0:
                 os.close(fd)
 
+    def feature_for_key(self, key):
+        with self._cache_lock:
+            self._ensure_current()
+            return self._feature_for_key(key)
+
     def _feature_for_key(self, key):
         """The stored feature an idempotency key was used for, if that feature exists."""
         feature_id = self._private.refresh(self.private_path).keys.get(key)
@@ -612,6 +617,9 @@ class GeoJSONFileStore(Store):
 
     def find(self, zone, layer, column, value):
         return self.layer_file(zone, layer).find(column, value)
+
+    def find_by_key(self, zone, layer, key):
+        return self.layer_file(zone, layer).feature_for_key(key)
 
     @staticmethod
     def _features(zone, submissions):

@@ -309,3 +309,11 @@ def test_tracking_page_shows_uk_local_time(app):
 
         assert uk_time("2026-07-01T22:15:00.000Z") == "1 Jul 2026, 23:15"
         assert uk_time("2026-01-15T21:30:00.000Z", False) == "15 Jan 2026"
+
+
+def test_a_retried_draft_with_a_photo_keeps_one_photo(client, token, data_dir):
+    first = send(client, token, client_id="draft-photo-1", photo=jpeg_with_gps())
+    again = send(client, token, client_id="draft-photo-1", photo=jpeg_with_gps())
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["feature"]["properties"]["photo"] == first.get_json()["feature"]["properties"]["photo"]
+    assert len(list((data_dir / "_photos" / "bell-foundry").iterdir())) == 2  # one photo and its thumbnail
