@@ -303,6 +303,18 @@ def parse_datetime(text, name="datetime"):
         raise ValidationError(f"{name!r} is out of range: {quote(text)}.", field=name) from None
 
 
+CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def validate_client_id(value):
+    """A phone's idempotency key (a UUID or similar), or None when none was sent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not CLIENT_ID.match(value):
+        raise ValidationError("client_id must be 8-64 letters, digits or hyphens.", field="client_id")
+    return value
+
+
 def format_datetime(moment):
     """UTC ISO-8601 with milliseconds and a Z, the one timestamp format the store writes."""
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

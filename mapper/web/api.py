@@ -6,7 +6,6 @@ in ``mapper.web.errors`` turns into JSON.
 
 import json
 import math
-import re
 from datetime import date
 
 import numpy as np
@@ -17,7 +16,7 @@ from mapper import intake
 from mapper.errors import MalformedInput, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from mapper.export import get_format
 from mapper.crs import to_british_national_grid
-from mapper.validate import format_datetime, parse_datetime, parse_json
+from mapper.validate import format_datetime, parse_datetime, parse_json, validate_client_id
 from mapper.web.context import get_schema, get_store, get_zones
 from mapper.zones import place
 
@@ -25,7 +24,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_NEARBY_METRES = 200
-CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 def zone_summary(zone):
@@ -153,9 +151,7 @@ def nearest_column(zone_id):
 def confirm(zone_id, layer_name, feature_id):
     """Another resident confirms an open report instead of adding a duplicate pin (once per device)."""
     body = read_json()
-    client_id = body.get("client_id") if isinstance(body, dict) else None
-    if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
-        raise ValidationError("client_id must be 8-64 letters, digits or hyphens.", field="client_id")
+    client_id = validate_client_id(body.get("client_id") if isinstance(body, dict) else None)
     feature = intake.confirm(zone_id, layer_name, feature_id, client_id, schema=get_schema(), zones=get_zones(),
                              store=get_store())
     properties = feature["properties"]

@@ -17,13 +17,13 @@ from wtforms import FileField, HiddenField, SelectField, StringField, TextAreaFi
 from mapper import intake
 from mapper.errors import MapperError, PayloadTooLarge, ValidationError
 from mapper.photos import MAX_BYTES, gps_of, photo_path
+from mapper.validate import validate_client_id
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("report", __name__)
 
 KINDS = {"light": "lights", "dark-spot": "lights", "asset": "assets"}
 LOCAL_TIME = ZoneInfo("Europe/London")  # what a resident's "when" means in these zones
-CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 REF = re.compile(r"^[A-Z]{1,3}-[0-9A-Z]{5}$")
 
 
@@ -107,9 +107,7 @@ def submit_form(fields, photo_file):
         properties["seen_after_dark"] = {"yes": True, "no": False}.get(properties["seen_after_dark"])
     if "seen_at" in properties:
         properties["seen_at"] = local_time(properties["seen_at"])
-    client_id = fields.get("client_id") or None
-    if client_id is not None and not CLIENT_ID.match(client_id):
-        raise ValidationError("client_id must be 8-64 letters, digits or hyphens.", field="client_id")
+    client_id = validate_client_id(fields.get("client_id"))
     raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
     zone_id = fields.get("zone") or None if approximate else None
     return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(), store=get_store(),
