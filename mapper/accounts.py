@@ -22,9 +22,10 @@ from mapper.durable import atomic_write, locked
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.validate import format_datetime
 
-ROLES = ("officer", "admin", "steering")
+ROLES = ("officer", "admin", "steering", "probation")
 # Steering-group members (residents, police, fire) upload audit walks for their zone; they do not change repairs.
-ZONED_ROLES = ("officer", "steering")
+# Probation staff plan Community Payback projects (issue 7) in their zones; they do not change repairs either.
+ZONED_ROLES = ("officer", "steering", "probation")
 STAFF_ROLES = ("officer", "admin")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10

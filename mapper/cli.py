@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from mapper import __version__
+from mapper.accounts import ROLES
 from mapper.errors import MapperError
 
 MAX_LISTED = 20  # refused rows listed before "and N more"
@@ -691,10 +692,10 @@ def accounts_for(data):
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["officer", "admin", "steering"]),
-              help="An officer works in --zones; a steering-group member uploads audit walks for --zones; an "
-                   "admin sees every zone.")
-@click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers, steering).")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="An officer works in --zones; a steering-group member uploads audit walks for --zones; probation "
+                   "staff plan Community Payback sites in --zones; an admin sees every zone.")
+@click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers, steering, probation).")
 @click.option("--password", help="The password (default: asked for, without echo).")
 @click.option("--no-password", is_flag=True, help="No sign-in: the account uses API tokens only.")
 @data_option

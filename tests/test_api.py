@@ -205,7 +205,7 @@ def test_zones_list_has_bbox_area_and_counts(client, three_lights):
     zones = {z["id"]: z for z in client.get("/api/zones").get_json()["zones"]}
     assert set(zones) == {"bell-foundry", "new-parks", "thringstone-whitwick"}
     bell = zones["bell-foundry"]
-    assert bell["counts"] == {"lights": 3, "assets": 0, "audits": 0, "columns": 0, "crime": 0}
+    assert bell["counts"] == {"lights": 3, "assets": 0, "audits": 0, "columns": 0, "streets": 0, "crime": 0}
     assert 3.0e6 < bell["area_m2"] < 4.0e6
     min_lon, min_lat, max_lon, max_lat = bell["bbox"]
     assert min_lon < INSIDE["bell-foundry"][0] < max_lon and min_lat < INSIDE["bell-foundry"][1] < max_lat
