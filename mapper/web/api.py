@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from mapper import intake
 from mapper.errors import MalformedInput, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from mapper.export import get_format
-from mapper.crs import to_british_national_grid
+from mapper.crs import from_british_national_grid, to_british_national_grid
 from mapper.validate import format_datetime, parse_datetime, parse_json, validate_client_id
 from mapper.web.context import get_schema, get_store, get_zones
 from mapper.zones import place
@@ -24,6 +24,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_NEARBY_METRES = 200
+COLUMNS_NEAR_METRES = 40  # a street's columns stand 25-40 m apart: the default shows the pin's column and its neighbours
+MAX_COLUMNS_NEAR_METRES = 100
+MAX_COLUMNS_NEAR = 50  # more taps than a phone's map can hold; a zoomed-in resident never sees this many
 
 
 def zone_summary(zone):
@@ -147,6 +150,30 @@ def nearest_column(zone_id):
                     "geometry": {"type": "Point", "coordinates": [found.lon, found.lat]}})
 
 
+@bp.get("/zones/<zone_id>/columns/near")
+def columns_near(zone_id):
+    """The in-service lamp columns within ``radius`` metres (default 40, at most 100) of ``lon``/``lat``, nearest
+    first, at most ``limit`` (default and most 50): the columns the report page offers to tap. A GeoJSON
+    FeatureCollection whose features carry ``unit_id``, ``distance_m`` and ``location``; ``truncated`` says more
+    columns were within the radius than were listed."""
+    from mapper.analysis.columns import IN_SERVICE, LAYER
+
+    zone = get_zones().get(zone_id)
+    get_schema().layer(LAYER)
+    lon, lat = parse_number("lon", -180, 180), parse_number("lat", -90, 90)
+    radius = parse_number("radius", 1, MAX_COLUMNS_NEAR_METRES, default=COLUMNS_NEAR_METRES)
+    limit = int(parse_number("limit", 1, MAX_COLUMNS_NEAR, default=MAX_COLUMNS_NEAR))
+    candidates = get_store().query(zone.id, LAYER, bbox=box_around(lon, lat, radius), where={"status": [IN_SERVICE]})
+    found = features_within(candidates, lon, lat, radius)
+    columns = [{"type": "Feature", "geometry": column["geometry"],
+                "properties": {"unit_id": column["properties"].get("unit_id"),
+                               "distance_m": column["properties"]["distance_m"],
+                               "location": column["properties"].get("location")}}
+               for column in found[:limit]]
+    return Response(_json({"type": "FeatureCollection", "zone": zone.id, "radius_m": radius,
+                           "truncated": len(found) > limit, "features": columns}), mimetype="application/geo+json")
+
+
 @bp.post("/zones/<zone_id>/<layer_name>/<feature_id>/confirm")
 def confirm(zone_id, layer_name, feature_id):
     """Another resident confirms an open report instead of adding a duplicate pin (once per device)."""
@@ -174,6 +201,17 @@ def features_within(features, lon, lat, radius):
         feature["properties"]["distance_m"] = round(float(distances[position]), 1)
         found.append(feature)
     return found
+
+
+def box_around(lon, lat, metres):
+    """A lon/lat bbox holding every point within ``metres`` of (lon, lat): the envelope of the square of that
+    half-side in EPSG:27700, widened by a metre so the square's slightly curved edges stay inside. A cheap first
+    cut over the layer's coordinate columns; :func:`features_within` then measures exactly."""
+    easting, northing = to_british_national_grid(lon, lat)
+    reach = metres + 1
+    corners_lon, corners_lat = from_british_national_grid(easting + np.array([-reach, reach, reach, -reach]),
+                                                          northing + np.array([-reach, -reach, reach, reach]))
+    return [float(corners_lon.min()), float(corners_lat.min()), float(corners_lon.max()), float(corners_lat.max())]
 
 
 def point_column(zone, layer, lon, lat):

@@ -148,3 +148,95 @@ def test_nearest_column_in_an_unknown_zone_or_a_zone_without_columns(client):
 def test_the_inventory_downloads_as_a_layer(client, street):
     body = client.get(f"/api/zones/{ZONE}/columns.geojson").get_json()
     assert sorted(f["properties"]["unit_id"] for f in body["features"]) == ["LC1", "LC2", "LC3"]
+
+
+# -- /api/zones/<zone>/columns/near: what the report page's picker offers -------------------------------------------
+
+
+def near(client, easting, northing, zone=ZONE, **params):
+    lon, lat = lonlat(easting, northing)
+    query = "&".join(f"{key}={value}" for key, value in {"lon": lon, "lat": lat, **params}.items())
+    return client.get(f"/api/zones/{zone}/columns/near?{query}")
+
+
+def test_columns_near_lists_in_service_columns_nearest_first_with_distance_and_location(client, resources, tmp_path,
+                                                                                        street):
+    e, n = street["LC1"]
+    path = tmp_path / "located.csv"
+    path.write_text(f"unit_id,easting,northing,location\nLC4,{e + 10},{n + 30},Bell Street o/s 12\n",
+                    encoding="utf-8")
+    assert load_columns(resources, path).added == 1
+    response = near(client, e + 25, n)  # LC2 15 m, LC1 25 m, LC4 ~33.5 m, LC3 55 m (beyond the default 40 m)
+    assert response.status_code == 200 and response.mimetype == "application/geo+json"
+    body = response.get_json()
+    assert body["type"] == "FeatureCollection" and body["zone"] == ZONE and body["radius_m"] == 40
+    assert body["truncated"] is False
+    listed = [(f["properties"]["unit_id"], f["properties"]["distance_m"]) for f in body["features"]]
+    assert listed == [("LC2", 15.0), ("LC1", 25.0), ("LC4", pytest.approx(33.5, abs=0.1))]
+    lc4 = body["features"][2]
+    assert lc4["properties"]["location"] == "Bell Street o/s 12"
+    assert lc4["geometry"] == {"type": "Point", "coordinates": list(lonlat(e + 10, n + 30))}
+    assert set(lc4["properties"]) == {"unit_id", "distance_m", "location"}  # no status, source or internal ids
+    assert [f["properties"]["unit_id"] for f in near(client, e + 25, n, radius=60).get_json()["features"]] == [
+        "LC2", "LC1", "LC4", "LC3"]
+
+
+def test_columns_near_stops_at_the_limit_and_says_so(client, resources, tmp_path):
+    e, n = (round(v) for v in zone_centre())
+    path = tmp_path / "dense.csv"  # 60 columns 1 m apart on a line: all within 40 m of its middle
+    path.write_text("unit_id,easting,northing\n" + "".join(f"D{i:02d},{e - 30 + i},{n}\n" for i in range(60)),
+                    encoding="utf-8")
+    assert load_columns(resources, path).added == 60
+    body = near(client, e, n).get_json()
+    assert len(body["features"]) == 50 and body["truncated"] is True
+    distances = [f["properties"]["distance_m"] for f in body["features"]]
+    assert distances == sorted(distances) and distances[0] == 0.0 and distances[-1] <= 25
+    few = near(client, e, n, limit=3).get_json()
+    assert [f["properties"]["unit_id"] for f in few["features"]] == ["D30", "D29", "D31"]  # ties: file order
+
+
+def test_columns_near_radius_is_capped_at_100_metres(client, street):
+    e, n = street["LC1"]
+    everything = near(client, e - 21, n, radius=100).get_json()  # LC1 21 m, LC2 61 m, LC3 101 m
+    assert [f["properties"]["unit_id"] for f in everything["features"]] == ["LC1", "LC2"]
+    assert everything["radius_m"] == 100
+    too_far = near(client, e - 21, n, radius=101)
+    assert too_far.status_code == 422 and too_far.get_json()["error"]["field"] == "radius"
+    assert "100" in too_far.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("query, field", [
+    ("lat=52.77", "lon"),
+    ("lon=-1.195", "lat"),
+    ("lon=abc&lat=52.77", "lon"),
+    ("lon=-1.195&lat=nan", "lat"),
+    ("lon=-1.195&lat=91", "lat"),
+    ("lon=inf&lat=52.77", "lon"),
+    ("lon=-1.195&lat=52.77&radius=0", "radius"),
+    ("lon=-1.195&lat=52.77&radius=-5", "radius"),
+    ("lon=-1.195&lat=52.77&radius=ten", "radius"),
+    ("lon=-1.195&lat=52.77&limit=0", "limit"),
+    ("lon=-1.195&lat=52.77&limit=51", "limit"),
+])
+def test_columns_near_refuses_bad_parameters_naming_the_field(client, street, query, field):
+    response = client.get(f"/api/zones/{ZONE}/columns/near?{query}")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == field and error["message"]
+
+
+def test_columns_near_in_an_unknown_zone_is_404_and_a_zone_without_columns_lists_none(client, street):
+    assert client.get("/api/zones/nowhere/columns/near?lon=-1.2&lat=52.77").status_code == 404
+    body = client.get("/api/zones/new-parks/columns/near?lon=-1.1855&lat=52.6404").get_json()
+    assert body["features"] == [] and body["truncated"] is False and body["zone"] == "new-parks"
+
+
+def test_columns_near_leaves_out_removed_columns(client, resources, tmp_path, street):
+    e, n = street["LC1"]
+    path = tmp_path / "replacement.csv"  # the council's new register no longer lists LC2
+    path.write_text(f"unit_id,easting,northing\nLC1,{e},{n}\nLC3,{e + 80},{n}\n", encoding="utf-8")
+    assert import_columns(path, ZONE, schema=resources.schema, zones=resources.zones(), store=resources.store,
+                          replace=True).removed == 1
+    listed = [f["properties"]["unit_id"] for f in near(client, e + 40, n, radius=50).get_json()["features"]]
+    assert listed == ["LC1", "LC3"]
+    assert "LC2" not in near(client, e + 40, n, radius=5).get_data(as_text=True)
