@@ -180,7 +180,7 @@ def import_police(paths, zone_id, *, schema, zones, store, force_area=LEICESTERS
     """Import police.uk street CSVs into a zone's crime layer; return a :class:`PoliceImport`.
 
     Every file is read and every row judged (``intake.judge_many``) before one append stores them all, so a file
-    that cannot be read stores nothing. Rows the validator refuses are skipped and listed with their file and row.
+    that cannot be read stores nothing; rows whose key is already in the layer are left out under the layer lock. Rows the validator refuses are skipped and listed with their file and row.
     """
     from mapper.intake import judge_many
 
@@ -207,5 +207,9 @@ def import_police(paths, zone_id, *, schema, zones, store, force_area=LEICESTERS
     if refused:
         report.skipped[REFUSED] += len(refused)
     if accepted:
-        report.added = len(store.append(zone.id, LAYER, accepted))
+        # The keys read above make a re-import quick; unique= decides again under the layer lock, so an import of the
+        # same file running at the same moment in another process cannot add its rows twice.
+        report.added = len(store.append(zone.id, LAYER, accepted, unique="source_key"))
+        if len(accepted) > report.added:
+            report.skipped[ALREADY] += len(accepted) - report.added
     return report

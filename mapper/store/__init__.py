@@ -14,11 +14,14 @@ class Store(abc.ABC):
     """Features per (zone, layer). Every method takes ids that the zone registry and the schema already checked."""
 
     @abc.abstractmethod
-    def append(self, zone, layer, submissions, ref_prefix=None):
+    def append(self, zone, layer, submissions, ref_prefix=None, unique=None):
         """Store validated submissions; return the stored GeoJSON Features (with id, created, updated, zone, and a
         short ``ref`` unique in the layer when ``ref_prefix`` is given).
 
-        Returns only once every feature is durable; either all of them are stored or none is acknowledged.
+        Returns only once every feature is durable; either all of them are stored or none is acknowledged. With
+        ``unique`` (a property name such as ``source_key``), a submission whose value of that property is already in
+        the layer (or earlier in the batch) is left out, decided under the layer's write lock: re-running an import,
+        even twice at once, adds its rows once. Only the features stored are returned.
         """
 
     @abc.abstractmethod

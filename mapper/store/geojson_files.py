@@ -190,6 +190,7 @@ class LayerCache:
         self.index = {}
         self.values = {key: [] for key in COLUMNS}
         self._arrays = None
+        self._property_values = {}  # property name -> set of its values, built on first use (see property_values)
         with no_garbage_collection():
             self.extend(lines, features)
 
@@ -211,7 +212,19 @@ class LayerCache:
         values["category"].extend(p.get("category") for p in properties)
         values["status"].extend(p.get("status") for p in properties)
         values["created"].extend(p.get("created") or "" for p in properties)
+        for name, known in self._property_values.items():
+            known.update(p[name] for p in properties if p.get(name) is not None)
         self._arrays = None
+
+    def property_values(self, name):
+        """Every value of the property ``name`` in the layer, as a set: parsed once, then kept up to date by
+        :meth:`extend` (an import's keys, checked under the layer lock on every append)."""
+        known = self._property_values.get(name)
+        if known is None:
+            features = orjson.loads(b"[" + b",".join(self.lines) + b"]") if self.lines else []
+            known = {(f.get("properties") or {}).get(name) for f in features} - {None}
+            self._property_values[name] = known
+        return known
 
     def feature_set(self):
         """A snapshot: later appends to this cache never change it."""
@@ -410,12 +423,15 @@ class LayerFile:
 
     # -- writing ------------------------------------------------------------------------------------------------
 
-    def append(self, features, private_records=(), ref_prefix=None, key=None):
+    def append(self, features, private_records=(), ref_prefix=None, key=None, unique=None):
         """Append whole features (already carrying ids) durably, in one write; return them.
 
         ``ref_prefix`` gives each feature a short reference (``BF-7K3QX``) unique in the layer. ``key`` (a single
         feature's client-chosen idempotency key): if a feature was already stored under it, nothing is written and
-        that feature is returned instead, so a retried submission is stored exactly once.
+        that feature is returned instead, so a retried submission is stored exactly once. ``unique`` (a property
+        name, e.g. an import's ``source_key``): features whose value of it is already in the layer, or earlier in
+        the batch, are left out under the lock, so two imports of one file at once add its rows once; only the
+        features written are returned.
         """
         if not features:
             return []
@@ -429,6 +445,10 @@ class LayerFile:
                 existing = self._feature_for_key(key)
                 if existing is not None:
                     return [existing]
+            if unique is not None:
+                features, private_records = self._new_only(features, private_records, unique)
+                if not features:
+                    return []
             if ref_prefix:
                 taken = set(self._cache.values["ref"])
                 for feature in features:
@@ -441,6 +461,20 @@ class LayerFile:
                 self._append_private(private_records)
             self._write_features(features, lock_fd)
         return features
+
+    def _new_only(self, features, private_records, name):
+        """The features whose property ``name`` is not yet in the layer (nor earlier in the batch), with their
+        private records. A feature without the property is always new."""
+        taken = set(self._cache.property_values(name))
+        kept = []
+        for feature in features:
+            value = feature["properties"].get(name)
+            if value is None or value not in taken:
+                kept.append(feature)
+                if value is not None:
+                    taken.add(value)
+        ids = {feature["id"] for feature in kept}
+        return kept, [record for record in private_records if record.get("id") in ids]
 
     def _write_features(self, features, lock_fd):
         self._create_if_missing()
@@ -606,9 +640,9 @@ class GeoJSONFileStore(Store):
                 self._layers[key] = LayerFile(self.root, zone, layer)
             return self._layers[key]
 
-    def append(self, zone, layer, submissions, ref_prefix=None):
+    def append(self, zone, layer, submissions, ref_prefix=None, unique=None):
         features, private = self._features(zone, submissions)
-        return self.layer_file(zone, layer).append(features, private, ref_prefix=ref_prefix)
+        return self.layer_file(zone, layer).append(features, private, ref_prefix=ref_prefix, unique=unique)
 
     def append_once(self, zone, layer, submission, key, ref_prefix=None):
         features, private = self._features(zone, [submission])

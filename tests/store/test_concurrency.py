@@ -42,6 +42,19 @@ def test_concurrent_writers_lose_and_duplicate_nothing(tmp_path):
     assert GeoJSONFileStore(tmp_path).check() == []
 
 
+def test_the_same_keyed_import_run_at_once_stores_each_row_once(tmp_path):
+    writers = [start(tmp_path, 200, "keyed") for _ in range(4)]
+    acknowledged = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        acknowledged += out.split()
+    features = json.loads((tmp_path / ZONE / "lights.geojson").read_text())["features"]
+    keys = Counter(f["properties"]["source_key"] for f in features)
+    assert len(keys) == 200 and max(keys.values()) == 1  # each row once, whoever won it
+    assert sorted(acknowledged) == sorted(f["properties"]["id"] for f in features)
+
+
 def test_updates_racing_appends_lose_no_append(tmp_path):
     seed = start(tmp_path, 20)
     seed.communicate(timeout=60)

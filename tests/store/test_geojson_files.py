@@ -264,3 +264,17 @@ def test_an_idempotency_key_stores_once_and_survives_a_torn_private_record(store
     assert created and len(fresh.query(ZONE, "lights")) == 2
     assert fresh.append_once(ZONE, "lights", submission(3), key="phone-1")[0]["id"] == first["id"]
     assert GeoJSONFileStore(root).append_once(ZONE, "lights", submission(4), key="phone-2") == (second, False)
+
+
+def test_unique_leaves_out_rows_already_stored_or_repeated_in_the_batch(store, root):
+    first = store.append(ZONE, "lights", [submission(0, source_key="a"), submission(1, source_key="b")],
+                         unique="source_key")
+    assert [f["properties"]["source_key"] for f in first] == ["a", "b"]
+    # another process's store object: it reads the keys from the file
+    again = GeoJSONFileStore(root).append(ZONE, "lights", [
+        submission(2, source_key="b"), submission(3, source_key="c"), submission(4, source_key="c"), submission(5)],
+        unique="source_key")
+    assert [f["properties"].get("source_key") for f in again] == ["c", None]  # no key: always new
+    assert store.append(ZONE, "lights", [submission(6, source_key="a")], unique="source_key") == []
+    keys = [f["properties"].get("source_key") for f in json.loads(layer_path(root).read_text())["features"]]
+    assert keys == ["a", "b", "c", None]

@@ -2,7 +2,8 @@
 
 Usage: python writer.py ROOT ZONE COUNT MODE
 MODE "store" appends through GeoJSONFileStore; "http" posts through the whole Flask app (validate -> zones -> store);
-"update" rewrites existing features in a loop. Prints each acknowledged feature id on its own line, flushed, so the
+"update" rewrites existing features in a loop; "keyed" appends rows keyed by ``source_key`` in batches of 10, as an
+import does. Prints each acknowledged feature id on its own line, flushed, so the
 parent knows exactly what was acknowledged before it kills this process.
 """
 
@@ -33,6 +34,14 @@ def main(root, zone, count, mode):
             print(response.get_json()["id"], flush=True)
         return
     store = GeoJSONFileStore(root)
+    if mode == "keyed":  # the same keyed batches as every other "keyed" writer: an import run twice at once
+        for start in range(0, count, 10):
+            stored = store.append(zone, "lights", [Submission(
+                "lights", Point(LON, LAT + i * 1e-6), {"category": "out", "status": "open", "source_key": f"row-{i}"})
+                for i in range(start, min(start + 10, count))], unique="source_key")
+            for feature in stored:
+                print(feature["id"], flush=True)
+        return
     if mode == "update":
         for i in range(count):
             features = store.query(zone, "lights")
