@@ -37,6 +37,7 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from mapper.config import SHIPPED_DATA_DIR
 from mapper.crs import geometry_to_metres
 from mapper.errors import MalformedInput, MapperError, PayloadTooLarge, StoreError, ValidationError
+from mapper.intake import link_columns
 from mapper.validate import CLOCK_SKEW, format_datetime, validate_feature, validate_geometry
 from mapper.zones import clip_to_zone
 
@@ -615,6 +616,8 @@ def import_walk(data, zone_id, *, schema, zones, store, **options):
         return store.find(zone.id, "lights", "ref", ref) is not None
 
     plan = plan_walk(data, zone, schema=schema, find_ref=find_ref, **options)
+    # A waypoint report is about the lamp column nearest to it (within 25 m), as a resident's report is.
+    link_columns([report for _, report in plan.reports], zone.id, "lights", schema=schema, store=store)
     walk, walk_created = None, False
     if plan.walk is not None:
         walk, walk_created = store.append_once(zone.id, "audits", plan.walk, key=f"gpx:{plan.sha256}")

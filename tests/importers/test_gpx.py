@@ -330,3 +330,19 @@ def test_export_then_import_gives_back_the_same_points(walk_in, store, schema, z
     again = walk_in(exported, keep_outside=True)
     assert again.reports_added == [] and len(again.existing) == len(before) == 8
     assert len(list(store.query(ZONE, "lights"))) == 8
+
+
+def test_a_waypoint_report_is_linked_to_the_lamp_column_beside_it(walk_in, store, schema, zones, tmp_path):
+    from mapper.crs import from_british_national_grid, to_british_national_grid
+    from mapper.importers.columns import import_columns
+
+    here = zone().boundary.representative_point()
+    easting, northing = (float(v) for v in to_british_national_grid(here.x, here.y))
+    inventory = tmp_path / "columns.csv"
+    inventory.write_text(f"unit_id,easting,northing\nTW-0042,{easting + 8:.1f},{northing}\n"
+                         f"TW-0043,{easting + 60:.1f},{northing}\n")
+    import_columns(inventory, ZONE, schema=schema, zones=zones, store=store)
+    far_lon, far_lat = (float(v) for v in from_british_national_grid(easting - 200, northing))
+    result = walk_in(waypoint_file((here.x, here.y, "Light out", ""), (far_lon, far_lat, "Light out", "")))
+    columns = [report["properties"].get("column") for report in result.reports_added]
+    assert columns == ["TW-0042", None]  # 8 m away: linked; 200 m from any column: none
