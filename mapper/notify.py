@@ -1,4 +1,5 @@
-"""Emails to residents: when a report they gave an email address for changes status, tell them.
+"""Emails to residents: when a report they gave an email address for changes status, tell them. And to officers:
+a password-reset link when they ask for one (:func:`send_password_reset`).
 
 :func:`mapper.lifecycle.change` calls :func:`status_changed` once the change is durable (``Store.update`` has
 returned). The email is short plain text (no HTML part): the new status label, the council's public note and the
@@ -76,6 +77,42 @@ def status_message(config, layer, ref, record, url, address):
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=parseaddr(message["From"])[1].rpartition("@")[2] or "localhost")
     message.set_content("\n".join(lines) + "\n")  # text/plain; utf-8, quoted-printable when it needs to be
+    return message
+
+
+def password_reset_message(config, account_name, address, url, lifetime_minutes=60):
+    """The plain-text email carrying a password-reset link for ``account_name`` (the link is the only secret)."""
+    lines = ["Hello,", "",
+             f"Someone asked to reset the password of the People Zones map account {account_name}.", "",
+             f"To choose a new password, open this link within {lifetime_minutes} minutes. It works once:", url, "",
+             "If you did not ask for this, ignore this email: your password has not changed, and nobody can change "
+             "it without this link.", "",
+             "This is an automatic message from the People Zones map. Please do not reply to it."]
+    message = EmailMessage()
+    message["Subject"] = one_line(f"Reset your People Zones password ({account_name})")
+    message["From"] = config.get("SMTP_FROM") or "people-zones@localhost"
+    message["To"] = address
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=parseaddr(message["From"])[1].rpartition("@")[2] or "localhost")
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def send_password_reset(config, account_name, address, url, lifetime_minutes=60):
+    """Email a reset link; return the EmailMessage sent, or None (no SMTP_HOST, or an address we will not use).
+
+    Raises what ``smtplib`` raises: the caller decides whether a failure is logged or shown.
+    """
+    if not isinstance(address, str) or not ADDRESS.fullmatch(address):
+        log.warning("Account %s: the email is not one we can send to; no reset link sent", account_name)
+        return None
+    if not config.get("SMTP_HOST"):
+        log.warning("Account %s asked for a password reset: no SMTP_HOST configured, so no email was sent",
+                    account_name)
+        return None
+    message = password_reset_message(config, account_name, address, url, lifetime_minutes)
+    send(config, message)
+    log.info("Account %s: a password reset link was emailed", account_name)
     return message
 
 

@@ -4,24 +4,39 @@ makes.
 Pages use Flask-Login's session cookie (HttpOnly, SameSite=Lax, Secure on HTTPS) and CSRF tokens; machine clients
 send ``Authorization: Bearer <token>``. Failed sign-ins are throttled per address and name (Flask-Limiter, in memory:
 one process per deployment today; a shared store would be configured with RATELIMIT_STORAGE_URI).
+
+Also here: "forgot your password?" (a single-use link by email, valid an hour; the answer is the same whatever name
+is entered) and "Your account" (change the password, sign out other sessions, see and revoke API tokens). The
+session cookie holds the account's session key (see :mod:`mapper.accounts`), so a password change, a reset or a
+deleted account ends the other sessions at their next request.
 """
 
+import logging
+from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
+                   url_for)
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 
-from mapper.accounts import STAFF_ROLES, Accounts
-from mapper.errors import MapperError
+from mapper import notify
+from mapper.accounts import MAX_PASSWORD, MIN_PASSWORD, RESET_LIFETIME, STAFF_ROLES, Accounts
+from mapper.errors import MapperError, ValidationError
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", strategy="fixed-window")
 FAILED_SIGN_INS = "5 per minute"  # per address and name: guessing a password takes years, a typo costs nothing
+# "Forgot your password?": enough for a real person who mistypes, too few to flood an inbox or probe for names.
+RESET_REQUESTS_PER_ADDRESS = "10 per hour"
+RESET_REQUESTS_PER_NAME = "3 per hour"
+RESET_PATH = "/password-reset"
 
 
 class NotSignedIn(MapperError):
@@ -58,10 +73,13 @@ def init_app(app):
     app.extensions["accounts"] = Accounts(app.config["DATA_DIR"])
     manager = LoginManager(app)
     manager.session_protection = "basic"
-    manager.user_loader(lambda name: get_accounts().get(name))
+    # The cookie names the account and its session key: a stale key (password changed) or a deleted account is nobody.
+    manager.user_loader(lambda session_id: get_accounts().for_session(session_id))
     manager.request_loader(account_for_bearer)
+    app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config)
     manager.unauthorized_handler(lambda: (_ for _ in ()).throw(NotSignedIn("Sign in to do this.")))
     limiter.init_app(app)
+    app.context_processor(lambda: {"min_password": MIN_PASSWORD})
 
     @app.errorhandler(NotSignedIn)
     def not_signed_in(error):
@@ -87,7 +105,16 @@ def bearer_token():
 
 def account_for_bearer(request_):
     token = bearer_token()
-    return get_accounts().for_token(token) if token else None
+    if not token:
+        return None
+    accounts = get_accounts()
+    account = accounts.for_token(token)
+    if account is not None:
+        try:
+            accounts.record_token_use(token)
+        except OSError:  # a full or read-only disk must not turn away a client whose token is good
+            log.warning("Could not record the use of an API token of %s", account.name, exc_info=True)
+    return account
 
 
 def current_officer():
@@ -145,6 +172,189 @@ def login():
         return render_template("login.html", form=form, error="That name and password do not match."), 401
     login_user(account)
     return redirect(safe_next(request.form.get("next")), code=303)
+
+
+# -- forgot your password? -----------------------------------------------------------------------------------------
+
+
+class ResetMailer:
+    """Finds the account, makes its reset link and emails it on a worker thread.
+
+    The request only hands the entered text over, so the answer takes the same time whether or not the name
+    exists or has an email (no account enumeration by timing either). One worker: resets are rare, and the
+    throttles bound how many can queue.
+    """
+
+    def __init__(self, accounts, config):
+        self.accounts, self.config = accounts, config
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mapper-reset-mail")
+        self.pending = []
+
+    def submit(self, identifier, base_url):
+        self.pending = [future for future in self.pending if not future.done()]
+        self.pending.append(self.executor.submit(self.send_quietly, identifier, base_url))
+
+    def wait(self, timeout=30):
+        """Until every queued request is handled (tests, and a clean shutdown)."""
+        wait(self.pending, timeout=timeout)
+
+    def send_quietly(self, identifier, base_url):
+        try:
+            self.send(identifier, base_url)
+        except Exception:  # noqa: BLE001 - a worker thread has nobody to answer; the person can ask again
+            log.exception("Could not send a password reset link")
+
+    def send(self, identifier, base_url):
+        for account in self.accounts.for_reset_request(identifier):
+            if base_url is None:
+                log.warning("Account %s asked for a password reset: no PUBLIC_URL (or TRUSTED_HOSTS) configured, so "
+                            "no link was sent (a link built from the request's Host header could point anywhere)",
+                            account.name)
+                return
+            token = self.accounts.new_reset(account.name)
+            notify.send_password_reset(self.config, account.name, account.email, reset_link(base_url, token),
+                                       int(RESET_LIFETIME.total_seconds() // 60))
+
+
+def reset_link(base_url, token):
+    return f"{base_url.rstrip('/')}{RESET_PATH}/{token}"
+
+
+def trusted_base_url():
+    """The site's address for links in emails: PUBLIC_URL, or the request's host when Flask checks it against
+    TRUSTED_HOSTS; else None. Never an unchecked Host header: an attacker could have the victim's reset link point
+    at their own server."""
+    if current_app.config.get("PUBLIC_URL"):
+        return current_app.config["PUBLIC_URL"]
+    if current_app.config.get("TRUSTED_HOSTS"):
+        return request.host_url
+    return None
+
+
+def reset_name_key():
+    return f"reset|{request.form.get('identifier', '').strip().casefold()}"
+
+
+@bp.route(RESET_PATH, methods=["GET", "POST"])
+@limiter.limit(RESET_REQUESTS_PER_ADDRESS, methods=["POST"],
+               error_message="Too many password reset requests from here. Wait an hour and try again.")
+@limiter.limit(RESET_REQUESTS_PER_NAME, key_func=reset_name_key, methods=["POST"],
+               error_message="Too many password reset requests for this name. Wait an hour and try again.")
+def forgot_password():
+    """Ask for a reset link. Every POST gets the same redirect, whatever was entered (no account enumeration)."""
+    if request.method == "POST":
+        current_app.extensions["reset_mailer"].submit(request.form.get("identifier", ""), trusted_base_url())
+        return redirect(url_for("auth.reset_requested"), code=303)
+    return render_template("password_reset_request.html")
+
+
+@bp.route(f"{RESET_PATH}/sent")
+def reset_requested():
+    return render_template("password_reset_request.html", sent=True)
+
+
+@bp.route(f"{RESET_PATH}/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    """Choose a new password from an emailed link. Opening the link (a mail scanner may) does not use it up."""
+    accounts = get_accounts()
+    try:
+        account = accounts.check_reset(token)
+        if request.method == "GET":
+            return private_page(render_template("password_reset.html", account=account, error=None))
+        try:
+            accounts.reset_password(token, confirmed_password())
+        except ValidationError as error:
+            return private_page(render_template("password_reset.html", account=account, error=error.message),
+                                error.status)
+    except MapperError as error:
+        if error.code not in ("reset_link_invalid", "reset_link_expired", "reset_link_used"):
+            raise
+        return private_page(render_template("password_reset.html", account=None, invalid=error.code),
+                            error.status)
+    logout_user()  # whoever was signed in on this browser, the next sign-in is with the new password
+    flash(_("Your password has been changed and every session of %(name)s has been signed out. Sign in with the "
+            "new password.", name=account.name))
+    return redirect(url_for("auth.login"), code=303)
+
+
+def confirmed_password():
+    """The new password from a form, checked against the rules of ``mapper users add`` (said in the reader's
+    language; :func:`mapper.accounts.check_password` checks the same again) and against its confirmation."""
+    password, confirmation = request.form.get("password", ""), request.form.get("confirm", "")
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(_("The new password must be at least %(count)d characters.", count=MIN_PASSWORD),
+                              field="password")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(_("The new password must be at most %(count)d characters.", count=MAX_PASSWORD),
+                              field="password")
+    if password != confirmation:
+        raise ValidationError(_("The two new passwords are not the same."), field="confirm")
+    return password
+
+
+def private_page(body, status=200):
+    """A page whose URL holds a secret: never sent on as a Referer, never cached."""
+    response = make_response(body, status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- your account --------------------------------------------------------------------------------------------------
+
+
+def signed_in_account():
+    """The account of this browser's session (a page for people: bearer tokens do not manage accounts)."""
+    if request.headers.get("Authorization") or not current_user.is_authenticated:
+        raise NotSignedIn(_("Sign in to see your account."))
+    return current_user
+
+
+def account_page(account, error=None, status=200):
+    return private_page(render_template("account.html", account=get_accounts().get(account.name) or account,
+                                        error=error), status)
+
+
+def account_key():
+    return f"account|{current_user.name if current_user.is_authenticated else get_remote_address()}"
+
+
+@bp.route("/account")
+def account():
+    return account_page(signed_in_account())
+
+
+@bp.route("/account/password", methods=["POST"])
+@limiter.limit(FAILED_SIGN_INS, key_func=account_key, deduct_when=lambda response: response.status_code == 403,
+               error_message="Too many wrong passwords. Wait a minute and try again.")
+def change_password():
+    """Change the password (the current one is needed); the other sessions end, this one goes on."""
+    account = signed_in_account()
+    if get_accounts().authenticate(account.name, request.form.get("current_password", "")) is None:
+        return account_page(account, _("Your current password is not right."), 403)
+    try:
+        updated = get_accounts().set_password(account.name, confirmed_password())
+    except ValidationError as error:
+        return account_page(account, error.message, error.status)
+    login_user(updated)  # this session carries the new key
+    flash(_("Your password has been changed. Your other sessions have been signed out."))
+    return redirect(url_for("auth.account"), code=303)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+def end_other_sessions():
+    updated = get_accounts().end_sessions(signed_in_account().name)
+    login_user(updated)
+    flash(_("Your other sessions have been signed out."))
+    return redirect(url_for("auth.account"), code=303)
+
+
+@bp.route("/account/tokens/<token_id>/revoke", methods=["POST"])
+def revoke_token(token_id):
+    """Revoke one of your API tokens: the next request that sends it gets a 401."""
+    get_accounts().revoke_token(signed_in_account().name, token_id)
+    flash(_("The API token %(id)s has been revoked.", id=token_id))
+    return redirect(url_for("auth.account"), code=303)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
