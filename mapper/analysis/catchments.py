@@ -1,0 +1,751 @@
+"""Community Payback (issue 7): welfare facilities, their walking catchments, site checks and gaps.
+
+A Community Payback (CP) site must lie within a 10-minute walk of welfare facilities (toilets, water, shelter). This
+module answers, in EPSG:27700 metres throughout (:mod:`mapper.crs`):
+
+* where each facility's walk reaches (:func:`catchments`), and the union of those areas cut into parts by the set of
+  facilities serving them (:func:`catchment_parts`, :func:`catchment_collection`);
+* whether a candidate site is within reach, how far the nearest facilities are and what is missing
+  (:func:`check_site`);
+* where a new facility would open up most blocked sites (:func:`gaps`).
+
+Two methods, chosen by whether the zone has a street network (its ``streets`` layer, ``mapper import-streets``):
+
+* **circle**: a circle of radius speed x time / detour (4.8 km/h, 10 min, detour 1.3 -> 615.38 m). The detour
+  factor stands for streets not running straight to where one is going, and is stated in every output.
+* **network**: the streets reachable within speed x time (800 m) from a shortest-path computation on the street
+  graph (:func:`scipy.sparse.csgraph.dijkstra`, ``limit`` = the reach), partial streets included, buffered by
+  ``network_buffer_m`` either side. A point off the network (a facility's door, a site) joins it at the nearest
+  point of the nearest street, and the walk to that point counts.
+
+Nothing here knows Flask or Folium; features come in as the store's GeoJSON dicts (lon/lat).
+"""
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import mapping, shape
+
+from mapper.crs import from_british_national_grid, geometry_from_metres, to_british_national_grid
+from mapper.errors import ValidationError
+
+OFFERS = ("toilets", "water", "shelter")  # what a welfare facility offers; all three are what CP needs
+WELFARE_CATEGORY = "welfare-facility"
+PUBLISHED = "published"
+ALWAYS_OPEN = "24/7"  # OSM opening_hours for always open; any other text (or none) is limited hours
+ASSETS, STREETS = "assets", "streets"
+CIRCLE = "circle"
+NETWORK = "network"
+# Allowed ranges of the settings: (least, most).
+LIMITS = {"minutes": (1.0, 60.0), "speed_kmh": (1.0, 10.0), "detour": (1.0, 3.0), "network_buffer_m": (1.0, 200.0)}
+ALIASES = {"minutes": ("minutes",), "speed_kmh": ("speed_kmh", "speed"), "detour": ("detour",),
+           "network_buffer_m": ("network_buffer_m", "buffer")}
+CIRCLE_QUAD_SEGMENTS = 32  # circles are 128-gons: 0.04 % short of a true circle's area
+BUFFER_QUAD_SEGMENTS = 8  # the round ends of buffered streets
+NODE_DECIMALS = 2  # street vertices within a centimetre are one junction
+SITE_SAMPLE_M = 20.0  # on a network a polygon site is measured along its boundary every 20 m (at most ...)
+MAX_SITE_SAMPLES = 200
+DIJKSTRA_ROWS = 64  # sources per dijkstra call: 64 x 20,000 nodes of float64 is 10 MB
+MAX_CANDIDATES = 250_000  # candidate places for gaps; a coarser grid beyond
+TOLERANCE_M = 1e-6  # a walk of exactly the reach is within it
+GRID_DECIMALS = 0.01  # noding precision (metres) when the catchments are cut into parts
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How far a walk reaches. ``detour`` applies to circles only; ``network_buffer_m`` to networks only."""
+
+    minutes: float = 10.0
+    speed_kmh: float = 4.8
+    detour: float = 1.3
+    network_buffer_m: float = 50.0
+    required: tuple = OFFERS  # what a CP site needs within reach
+
+    def __post_init__(self):
+        for name, (least, most) in LIMITS.items():
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and least <= value <= most):
+                raise ValidationError(f"{name!r} must be a number from {least:g} to {most:g}, got {value!r}.",
+                                      field=name)
+        unknown = [offer for offer in self.required if offer not in OFFERS]
+        if unknown:
+            raise ValidationError(f"'required' takes {', '.join(OFFERS)}; got {unknown[0]!r}.", field="required")
+
+    @property
+    def metres_per_minute(self):
+        return self.speed_kmh * 1000 / 60
+
+    @property
+    def reach_m(self):
+        """How far one walks in ``minutes`` (800 m by default)."""
+        return self.speed_kmh * self.minutes * 1000 / 60
+
+    @property
+    def radius_m(self):
+        """The straight-line radius of a circle catchment: the reach shortened by the detour (615.38 m)."""
+        return self.reach_m / self.detour
+
+    @classmethod
+    def parse(cls, args):
+        """Settings from query or JSON values (text or numbers); absent or blank values keep their defaults.
+
+        >>> Settings.parse({"minutes": "15", "speed": 4}).reach_m
+        1000.0
+        >>> Settings.parse({"detour": "4"})
+        Traceback (most recent call last):
+        ...
+        mapper.errors.ValidationError: 'detour' must be a number from 1 to 3, got '4'.
+        """
+        args = args if args is not None else {}
+        values = {}
+        for name, aliases in ALIASES.items():
+            raw = next((args[alias] for alias in aliases if alias in args and args[alias] not in (None, "")), None)
+            if raw is not None:
+                values[name] = _number(raw, name)
+        required = args.get("required")
+        if required not in (None, ""):
+            items = required.split(",") if isinstance(required, str) else required
+            if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+                raise ValidationError("'required' is a list of offers such as toilets,water.", field="required")
+            values["required"] = tuple(dict.fromkeys(item.strip().lower() for item in items if item.strip()))
+        return cls(**values)
+
+    def describe(self, method):
+        """The settings as stated with a result: the detour only for circles, the buffer only for networks."""
+        return {"minutes": self.minutes, "speed_kmh": self.speed_kmh,
+                "detour": self.detour if method == CIRCLE else None,
+                "network_buffer_m": self.network_buffer_m if method == NETWORK else None,
+                "required": list(self.required)}
+
+
+def _number(raw, name):
+    least, most = LIMITS[name]
+    value = None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or not math.isfinite(value) or not least <= value <= most:
+        shown = raw if isinstance(raw, str) and len(raw) <= 40 else str(raw)[:40]
+        raise ValidationError(f"{name!r} must be a number from {least:g} to {most:g}, got {shown!r}.", field=name)
+    return value
+
+
+# -- facilities ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facility:
+    id: str
+    name: str
+    category: str
+    offers: frozenset  # subset of OFFERS
+    opening_hours: str | None
+    always_open: bool  # opening_hours "24/7"; anything else, or unknown, is limited hours
+    x: float  # EPSG:27700
+    y: float
+    lon: float
+    lat: float
+
+    @property
+    def offers_list(self):
+        return [offer for offer in OFFERS if offer in self.offers]
+
+
+def always_open(opening_hours):
+    """True only for OSM's ``24/7``: opening-hours text is not interpreted, so anything else counts as limited.
+
+    >>> always_open(" 24/7 "), always_open("Mo-Fr 09:00-17:00"), always_open(None)
+    (True, False, False)
+    """
+    return isinstance(opening_hours, str) and "".join(opening_hours.split()) == ALWAYS_OPEN
+
+
+def welfare_facilities(features):
+    """The welfare facilities among asset features: published assets of category ``welfare-facility``, or any asset
+    with ``welfare`` true. Offers come from the boolean properties toilets/water/shelter; a facility with none set
+    offers nothing known (it still appears, so that the gap is visible)."""
+    found = []
+    for feature in features:
+        properties = feature.get("properties") or {}
+        if properties.get("status", PUBLISHED) != PUBLISHED:
+            continue
+        if properties.get("category") != WELFARE_CATEGORY and properties.get("welfare") is not True:
+            continue
+        point = _lon_lat(feature.get("geometry"))
+        if point is None:
+            continue
+        found.append((feature, properties, point))
+    if not found:
+        return []
+    lon = np.array([point[0] for _, _, point in found])
+    lat = np.array([point[1] for _, _, point in found])
+    x, y = _to_metres(lon, lat)
+    facilities = []
+    for (feature, properties, _), fx, fy, flon, flat in zip(found, x, y, lon, lat):
+        hours = properties.get("opening_hours")
+        facilities.append(Facility(
+            id=str(properties.get("id") or feature.get("id") or ""), name=properties.get("name") or "",
+            category=properties.get("category") or "",
+            offers=frozenset(offer for offer in OFFERS if properties.get(offer) is True),
+            opening_hours=hours, always_open=always_open(hours), x=float(fx), y=float(fy), lon=float(flon),
+            lat=float(flat)))
+    return facilities
+
+
+def _to_metres(lon, lat):
+    x, y = to_british_national_grid(lon, lat)
+    return np.atleast_1d(x), np.atleast_1d(y)
+
+
+def _lon_lat(geometry):
+    if not isinstance(geometry, dict):
+        return None
+    if geometry.get("type") == "Point":
+        coordinates = geometry.get("coordinates") or []
+        return (float(coordinates[0]), float(coordinates[1])) if len(coordinates) >= 2 else None
+    try:  # an asset drawn as an area stands at a point inside it
+        point = shape(geometry).representative_point()
+    except Exception:  # noqa: BLE001 - whatever a hand edit left; `mapper check` reports it
+        return None
+    return (point.x, point.y) if not point.is_empty else None
+
+
+def _xy(facilities):
+    return np.array([(f.x, f.y) for f in facilities], dtype=float).reshape(-1, 2)
+
+
+# -- the street network ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where points join the network: per point its edge, the distance ``along`` the edge from its first node, and
+    the ``offset`` walked off the network to get there (all metres)."""
+
+    edge: np.ndarray
+    along: np.ndarray
+    offset: np.ndarray
+    points: np.ndarray  # (M, 2) the points themselves
+    snapped: np.ndarray  # (M, 2) where they join
+
+    def __len__(self):
+        return len(self.edge)
+
+
+class Network:
+    """The walkable street graph in EPSG:27700: junctions (nodes) and straight pieces of street (edges).
+
+    Every line is cut at its vertices; vertices shared by two lines (to the centimetre) are junctions, as in OSM,
+    where ways that cross without a shared node (a bridge over a road) are not connected. Walking is two-way. The
+    graph is a SciPy sparse matrix; shortest paths are :func:`scipy.sparse.csgraph.dijkstra`.
+
+    A point off the network joins it at the nearest point of the nearest edge: the edge is split there by a virtual
+    node joined to both its ends (the walk to the street included), so a path's length is exact to the metre.
+    """
+
+    def __init__(self, starts, ends):
+        ends_all = np.round(np.vstack([starts, ends]), NODE_DECIMALS)
+        nodes, inverse = np.unique(ends_all, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        first, second = inverse[:len(starts)], inverse[len(starts):]
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        length = np.hypot(*(nodes[high] - nodes[low]).T)
+        keep = low != high
+        low, high, length = low[keep], high[keep], length[keep]
+        order = np.lexsort((length, high, low))  # one edge per pair of nodes: the shortest
+        low, high, length = low[order], high[order], length[order]
+        unique = np.ones(len(low), dtype=bool)
+        unique[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
+        self.nodes = nodes
+        self.u, self.v, self.length = low[unique], high[unique], length[unique]
+        self.segments = shapely.linestrings(np.stack([nodes[self.u], nodes[self.v]], axis=1))
+        self.tree = shapely.STRtree(self.segments)
+
+    def __len__(self):
+        return len(self.u)
+
+    @property
+    def total_m(self):
+        return float(self.length.sum())
+
+    @classmethod
+    def from_lines(cls, lines):
+        """A network from lines as ``(K, 2)`` arrays of easting/northing, or None when there is no line."""
+        lines = [np.asarray(line, dtype=float)[:, :2] for line in lines]
+        lines = [line for line in lines if len(line) >= 2 and np.isfinite(line).all()]
+        if not lines:
+            return None
+        xy = np.vstack(lines)
+        last = np.cumsum([len(line) for line in lines]) - 1
+        starts = np.setdiff1d(np.arange(len(xy) - 1), last)
+        network = cls(xy[starts], xy[starts + 1])
+        return network if len(network) else None
+
+    @classmethod
+    def from_features(cls, features):
+        """The network of a ``streets`` layer's GeoJSON features (lon/lat), or None when it has no lines."""
+        parts = []
+        for feature in features:
+            geometry = feature.get("geometry") if isinstance(feature, dict) else None
+            if not isinstance(geometry, dict):
+                continue
+            coordinates = geometry.get("coordinates")
+            lines = [coordinates] if geometry.get("type") == "LineString" else (
+                coordinates if geometry.get("type") == "MultiLineString" else [])
+            for line in lines or []:
+                try:
+                    array = np.asarray(line, dtype=float)
+                except (TypeError, ValueError):
+                    continue
+                if array.ndim == 2 and array.shape[1] >= 2 and len(array) >= 2:
+                    parts.append(array[:, :2])
+        if not parts:
+            return None
+        sizes = np.cumsum([len(part) for part in parts])[:-1]
+        lon_lat = np.vstack(parts)
+        x, y = _to_metres(lon_lat[:, 0], lon_lat[:, 1])
+        return cls.from_lines(np.split(np.column_stack([x, y]), sizes))
+
+    # -- joining points and shortest paths ---------------------------------------------------------------------------
+
+    def attach(self, points):
+        """An :class:`Attachment` of ``(M, 2)`` points: each joins the nearest point of its nearest edge."""
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        geometries = shapely.points(points)
+        (_, edge), offset = self.tree.query_nearest(geometries, return_distance=True, all_matches=False)
+        along = shapely.line_locate_point(self.segments[edge], geometries)
+        snapped = shapely.get_coordinates(shapely.line_interpolate_point(self.segments[edge], along))
+        return Attachment(edge, along, offset, points, snapped)
+
+    def graph(self, attachment):
+        """The sparse graph with one virtual node per attached point (numbered after the junctions), joined to both
+        ends of its edge by the walk to the street plus the part of the edge to that end."""
+        count, extra = len(self.nodes), len(attachment)
+        virtual = count + np.arange(extra)
+        to_u = attachment.offset + attachment.along
+        to_v = attachment.offset + self.length[attachment.edge] - attachment.along
+        u, v = self.u[attachment.edge], self.v[attachment.edge]
+        rows = np.concatenate([self.u, self.v, virtual, u, virtual, v])
+        columns = np.concatenate([self.v, self.u, u, virtual, v, virtual])
+        weights = np.concatenate([self.length, self.length, to_u, to_u, to_v, to_v])
+        # csgraph reads a stored zero as an edge today; a centimicron keeps that true whatever the version.
+        weights = np.maximum(weights, 1e-9)
+        return csr_matrix((weights, (rows, columns)), shape=(count + extra, count + extra))
+
+    def walks(self, attachment, limit=None, graph=None, rows=None):
+        """Yield ``(indices, distances)``: for batches of attached points (all, or ``rows``), the walking distance
+        from each to every junction (``(batch, nodes)``; inf beyond ``limit`` or out of reach)."""
+        graph = self.graph(attachment) if graph is None else graph
+        count = len(self.nodes)
+        rows = np.arange(len(attachment)) if rows is None else np.asarray(rows)
+        for start in range(0, len(rows), DIJKSTRA_ROWS):
+            batch = rows[start:start + DIJKSTRA_ROWS]
+            distances = dijkstra(graph, directed=True, indices=count + batch,
+                                 limit=np.inf if limit is None else limit)
+            yield batch, np.atleast_2d(distances)[:, :count]
+
+    def to_points(self, sources, distances, targets):
+        """Walking distances ``(len(sources), len(targets))`` from attached sources (with their ``distances`` to the
+        junctions, from :meth:`walks`) to attached targets: via either end of the target's edge, or straight
+        along the edge when both are on the same one."""
+        edge = targets.edge
+        via_u = distances[:, self.u[edge]] + targets.along
+        via_v = distances[:, self.v[edge]] + (self.length[edge] - targets.along)
+        result = np.minimum(via_u, via_v) + targets.offset
+        same = sources.edge[:, None] == edge[None, :]
+        if same.any():
+            direct = (sources.offset[:, None] + targets.offset[None, :]
+                      + np.abs(sources.along[:, None] - targets.along[None, :]))
+            result = np.where(same, np.minimum(result, direct), result)
+        return result
+
+    def distances(self, sources, targets, limit=None):
+        """Walking distances in metres between ``(S, 2)`` and ``(T, 2)`` points (inf when not connected, or farther
+        than ``limit``)."""
+        sources, targets = self.attach(sources), self.attach(targets)
+        result = np.full((len(sources), len(targets)), np.inf)
+        for batch, walked in self.walks(sources, limit):
+            subset = Attachment(sources.edge[batch], sources.along[batch], sources.offset[batch],
+                                sources.points[batch], sources.snapped[batch])
+            result[batch] = self.to_points(subset, walked, targets)
+        if limit is not None:
+            result[result > limit] = np.inf
+        return result
+
+    # -- catchments --------------------------------------------------------------------------------------------------
+
+    def reachable(self, attachment, index, walked, reach):
+        """The pieces of street (and of the walk to the street) reachable from attached point ``index`` whose
+        distances to the junctions are ``walked``: whole edges, and the first r metres of an edge whose end is
+        reached with r metres left. A MultiLineString whose pieces may overlap (buffering dissolves them)."""
+        left_u, left_v = reach - walked[self.u], reach - walked[self.v]
+        whole = (left_u >= 0) & (left_v >= 0) & (left_u + left_v >= self.length)
+        from_u = (left_u > 0) & ~whole
+        from_v = (left_v > 0) & ~whole
+        left_u, left_v = np.minimum(left_u, self.length), np.minimum(left_v, self.length)
+        start_u, end_v = self.nodes[self.u], self.nodes[self.v]
+        direction = (end_v - start_u) / self.length[:, None]
+        pieces = [
+            np.stack([start_u[whole], end_v[whole]], axis=1),
+            np.stack([start_u[from_u], start_u[from_u] + direction[from_u] * left_u[from_u, None]], axis=1),
+            np.stack([end_v[from_v], end_v[from_v] - direction[from_v] * left_v[from_v, None]], axis=1),
+        ]
+        edge, along, offset = attachment.edge[index], attachment.along[index], attachment.offset[index]
+        own = reach - offset  # along the point's own edge, both ways from where it joins
+        if own > 0:
+            low, high = max(0.0, along - own), min(self.length[edge], along + own)
+            pieces.append(np.array([[start_u[edge] + direction[edge] * low, start_u[edge] + direction[edge] * high]]))
+        if offset > 0:  # the walk from the door to the street
+            point, snapped = attachment.points[index], attachment.snapped[index]
+            part = min(offset, reach) / offset
+            pieces.append(np.array([[point, point + (snapped - point) * part]]))
+        return shapely.multilinestrings(shapely.linestrings(np.concatenate(pieces)))
+
+    def reachable_streets(self, point, reach):
+        """The streets reachable from one ``(x, y)`` point within ``reach`` metres, unbuffered and dissolved (the
+        pieces :meth:`reachable` gives may overlap on the point's own edge)."""
+        attachment = self.attach([point])
+        [(_, walked)] = list(self.walks(attachment, limit=reach))
+        return shapely.line_merge(shapely.union_all(self.reachable(attachment, 0, walked[0], reach)))
+
+    def catchments(self, points, reach, buffer):
+        """One polygon per point: the streets reachable within ``reach`` metres, buffered ``buffer`` metres."""
+        attachment = self.attach(points)
+        graph = self.graph(attachment)
+        result = [None] * len(attachment)
+        for batch, walked in self.walks(attachment, limit=reach, graph=graph):
+            for index, row in zip(batch, walked):
+                lines = self.reachable(attachment, index, row, reach)
+                result[index] = shapely.buffer(lines, buffer, quad_segs=BUFFER_QUAD_SEGMENTS)
+        return result
+
+
+def load_network(features):
+    """The walkable network of a ``streets`` layer's features, or None when it has none (catchments are circles)."""
+    return Network.from_features(features)
+
+
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+CACHED_NETWORKS = 16
+
+
+def zone_network(store, zone_id):
+    """The zone's :class:`Network` (None without streets), built once and reused until the ``streets`` layer
+    changes: the files store hands out the same column arrays until then, so an unchanged layer is recognised by
+    identity."""
+    features = store.query(zone_id, STREETS)
+    where = (store.location(zone_id, STREETS), id(store))
+    with _cache_lock:
+        entry = _cache.get(where)
+        if entry is not None and entry[0] is features.columns:
+            _cache.move_to_end(where)
+            return entry[1]
+    network = load_network(features)
+    with _cache_lock:
+        _cache[where] = (features.columns, network)
+        _cache.move_to_end(where)
+        while len(_cache) > CACHED_NETWORKS:
+            _cache.popitem(last=False)
+    return network
+
+
+def zone_inputs(store, zone_id):
+    """``(facilities, network)`` of a zone: its published welfare facilities and its street network (or None)."""
+    assets = store.query(zone_id, ASSETS, where={"status": PUBLISHED})
+    return welfare_facilities(assets), zone_network(store, zone_id)
+
+
+# -- catchments and their parts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catchment:
+    facility: Facility
+    geometry: object  # EPSG:27700 (Multi)Polygon
+    method: str  # "circle" or "network"
+
+
+def catchments(facilities, settings=Settings(), network=None):
+    """Each facility's walking catchment: a circle of :attr:`Settings.radius_m`, or with a network the reachable
+    streets buffered by :attr:`Settings.network_buffer_m`.
+
+    >>> from mapper.crs import from_british_national_grid
+    >>> lon, lat = from_british_national_grid(454000, 319000)
+    >>> feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+    ...            "properties": {"id": "w1", "name": "Hub", "category": "welfare-facility", "toilets": True}}
+    >>> [circle] = catchments(welfare_facilities([feature]))
+    >>> circle.method, round(circle.geometry.area / (math.pi * 615.3846 ** 2), 3)
+    ('circle', 1.0)
+    """
+    facilities = list(facilities)
+    if not facilities:
+        return []
+    if network is None:
+        circles = shapely.buffer(shapely.points(_xy(facilities)), settings.radius_m, quad_segs=CIRCLE_QUAD_SEGMENTS)
+        return [Catchment(f, g, CIRCLE) for f, g in zip(facilities, circles)]
+    areas = network.catchments(_xy(facilities), settings.reach_m, settings.network_buffer_m)
+    return [Catchment(f, g, NETWORK) for f, g in zip(facilities, areas)]
+
+
+def catchment_parts(catchments):
+    """The union of the catchments cut into parts, each served by one set of facilities.
+
+    The catchments' boundaries are noded together and polygonized (Shapely/GEOS); each face is attributed to the
+    catchments containing a point inside it, and faces with the same facilities are joined. ``limited_hours`` marks a
+    part no always-open (``24/7``) facility serves. Returns dicts: geometry (EPSG:27700), facilities (ids), names,
+    offers, limited_hours, method.
+    """
+    catchments = [c for c in catchments if c.geometry is not None and not c.geometry.is_empty]
+    if not catchments:
+        return []
+    shapes = np.array([c.geometry for c in catchments], dtype=object)
+    lines = shapely.union_all(shapely.boundary(shapes), grid_size=GRID_DECIMALS)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    faces = faces[shapely.area(faces) > 1e-6]
+    if not len(faces):
+        return []
+    inside = shapely.point_on_surface(faces)
+    face_index, catchment_index = shapely.STRtree(shapes).query(inside, predicate="intersects")
+    served = {}
+    for face, catchment in zip(face_index.tolist(), catchment_index.tolist()):
+        served.setdefault(face, set()).add(catchment)
+    groups = {}
+    for face, members in served.items():
+        groups.setdefault(tuple(sorted(members)), []).append(faces[face])
+    parts = []
+    for members, pieces in sorted(groups.items()):
+        serving = [catchments[i] for i in members]
+        offers = set().union(*(c.facility.offers for c in serving))
+        parts.append({
+            "geometry": shapely.union_all(pieces, grid_size=GRID_DECIMALS),
+            "facilities": [c.facility.id for c in serving],
+            "names": [c.facility.name for c in serving],
+            "offers": [offer for offer in OFFERS if offer in offers],
+            "limited_hours": not any(c.facility.always_open for c in serving),
+            "method": serving[0].method,
+        })
+    return parts
+
+
+def catchment_collection(parts, settings=Settings()):
+    """An RFC 7946 FeatureCollection (lon/lat) of catchment parts, with the settings on every feature and in its
+    ``analysis`` member (the detour only for circles, the buffer only for networks)."""
+    features = []
+    for part in parts:
+        described = settings.describe(part["method"])
+        properties = {"facilities": part["facilities"], "names": part["names"], "offers": part["offers"],
+                      "limited_hours": part["limited_hours"], "method": part["method"],
+                      "minutes": described["minutes"], "speed_kmh": described["speed_kmh"],
+                      "detour": described["detour"], "network_buffer_m": described["network_buffer_m"],
+                      "area_m2": round(part["geometry"].area, 1)}
+        geometry = shapely.transform(geometry_from_metres(part["geometry"]), lambda xy: np.round(xy, 7))
+        features.append({"type": "Feature", "geometry": mapping(geometry), "properties": properties})
+    method = parts[0]["method"] if parts else None
+    analysis = {"method": method, **settings.describe(method), "reach_m": round(settings.reach_m, 2),
+                "radius_m": round(settings.radius_m, 2) if method != NETWORK else None}
+    return {"type": "FeatureCollection", "name": "catchments", "analysis": analysis,
+            "features": _plain(features)}
+
+
+def _plain(value):
+    """Shapely's tuples as JSON lists, so the collection is what a JSON round trip gives."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def catchment_layer(store, zone_id, settings=Settings()):
+    """The zone's catchment layer as a FeatureCollection: the one function the CLI and the web page share."""
+    facilities, network = zone_inputs(store, zone_id)
+    return catchment_collection(catchment_parts(catchments(facilities, settings, network)), settings)
+
+
+# -- site checks -----------------------------------------------------------------------------------------------------
+
+
+def site_samples(geometry, network=None):
+    """The points of a site at which it is measured, ``(M, 2)``: a point itself; for an area or a line the vertices
+    of its convex hull (the farthest point of a shape from any point in a straight line is one of them), or on a
+    network its boundary every :data:`SITE_SAMPLE_M` metres (at most :data:`MAX_SITE_SAMPLES` points)."""
+    if geometry is None or geometry.is_empty:
+        raise ValidationError("The site has no geometry.", field="geometry")
+    if geometry.geom_type == "Point":
+        return np.array([[geometry.x, geometry.y]])
+    if network is None:
+        return np.unique(shapely.get_coordinates(geometry.convex_hull), axis=0)
+    outline = geometry.boundary if geometry.geom_type in ("Polygon", "MultiPolygon") else geometry
+    spacing = max(SITE_SAMPLE_M, outline.length / MAX_SITE_SAMPLES)
+    return np.unique(shapely.get_coordinates(shapely.segmentize(outline, spacing)), axis=0)
+
+
+def walking_distances(samples, facilities, settings=Settings(), network=None, limit=None):
+    """``(walked, straight)``: per facility the walking distance in metres to the farthest of the site's
+    ``samples`` (network distance, or straight line x detour for circles; inf when unreachable) and the straight
+    line to it."""
+    xy = _xy(facilities)
+    if not len(xy):
+        return np.zeros(0), np.zeros(0)
+    straight = np.hypot(samples[:, None, 0] - xy[None, :, 0], samples[:, None, 1] - xy[None, :, 1]).max(axis=0)
+    if network is None:
+        return straight * settings.detour, straight
+    return network.distances(samples, xy, limit=limit).max(axis=0), straight
+
+
+def check_site(geometry, facilities, settings=Settings(), network=None, nearest=3):
+    """Whether a site (a Shapely Point or Polygon in EPSG:27700) is within reach of every required offer.
+
+    A polygon is measured at its farthest point, since every part of a site must be within reach. The answer is
+    ready for JSON: within_reach, method, minutes (to the nearest facility), nearest (the ``nearest`` closest
+    facilities with minutes, distance_m (walked), straight_line_m, offers, opening_hours, always_open and
+    within_reach), reachable, missing, offers (available within reach), limited_hours and settings.
+    """
+    facilities = list(facilities)
+    method = NETWORK if network is not None else CIRCLE
+    walked, straight = walking_distances(site_samples(geometry, network), facilities, settings, network)
+    within = walked <= settings.reach_m + TOLERANCE_M
+    reachable = [facility for facility, ok in zip(facilities, within) if ok]
+    available = set().union(*(f.offers for f in reachable)) if reachable else set()
+    missing = [offer for offer in settings.required if offer not in available]
+    order = sorted(range(len(facilities)), key=lambda i: (walked[i], facilities[i].name, facilities[i].id))
+    minutes = walked / settings.metres_per_minute
+    listed = [{"id": facilities[i].id, "name": facilities[i].name, "category": facilities[i].category,
+               "minutes": _rounded(minutes[i], 2), "distance_m": _rounded(walked[i], 1),
+               "straight_line_m": _rounded(straight[i], 1), "offers": facilities[i].offers_list,
+               "opening_hours": facilities[i].opening_hours, "always_open": facilities[i].always_open,
+               "within_reach": bool(within[i])} for i in order[:max(0, nearest)]]
+    return {
+        "within_reach": not missing and bool(reachable),
+        "method": method,
+        "minutes": _rounded(minutes[order[0]], 2) if order else None,
+        "nearest": listed,
+        "reachable": [f.id for f in reachable],
+        "missing": missing,
+        "offers": [offer for offer in OFFERS if offer in available],
+        "limited_hours": bool(reachable) and not any(f.always_open for f in reachable),
+        "settings": settings.describe(method),
+    }
+
+
+def _rounded(value, digits):
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+# -- gaps ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Coverage:
+    """Which candidate places would bring which blocked sites within reach, and how far the farthest point is."""
+
+    xy: np.ndarray  # (C, 2) candidate places
+    covers: np.ndarray  # (S, C) bool
+    far: np.ndarray  # (S, C) walking metres to the site's farthest point (where covered)
+    extra: dict = field(default_factory=dict)
+
+
+def gaps(sites, facilities, settings=Settings(), network=None, top=5, spacing_m=50.0):
+    """Where a new welfare facility offering everything required would unlock most blocked sites.
+
+    ``sites`` is ``[(id, EPSG:27700 geometry)]``. A site is blocked when :func:`check_site` says it is not within
+    reach. Candidate places are a grid every ``spacing_m`` metres round the blocked sites (circles), or the
+    network's junctions; they are chosen greedily (maximum coverage): the place unlocking most blocked sites first,
+    then the place unlocking most of the rest, and so on; ties go to the place nearest its sites. Returns at most
+    ``top`` places with ``unlocks`` > 0, best first: rank, x, y, lon, lat, unlocks, sites (ids).
+    """
+    if not (isinstance(spacing_m, (int, float)) and 5 <= spacing_m <= 1000):
+        raise ValidationError(f"'spacing_m' must be from 5 to 1000 metres, got {spacing_m!r}.", field="spacing_m")
+    sites, facilities = list(sites), list(facilities)
+    samples = [site_samples(geometry, network) for _, geometry in sites]
+    blocked = [i for i, points in enumerate(samples) if not _within(points, facilities, settings, network)]
+    if not blocked or top <= 0:
+        return []
+    points = [samples[i] for i in blocked]
+    coverage = _network_coverage(points, settings, network) if network is not None else \
+        _circle_coverage(points, settings, spacing_m)
+    result = []
+    for rank, (choice, unlocked) in enumerate(_greedy(coverage.covers, coverage.far, top), start=1):
+        x, y = coverage.xy[choice]
+        lon, lat = from_british_national_grid(x, y)
+        result.append({"rank": rank, "x": round(float(x), 1), "y": round(float(y), 1), "lon": round(float(lon), 7),
+                       "lat": round(float(lat), 7), "unlocks": len(unlocked),
+                       "sites": [sites[blocked[i]][0] for i in unlocked]})
+    return result
+
+
+def _within(samples, facilities, settings, network):
+    """:func:`check_site`'s answer without the listing: the walk limited to the reach, for speed."""
+    walked, _ = walking_distances(samples, facilities, settings, network, limit=settings.reach_m + TOLERANCE_M)
+    available = set()
+    for facility, distance in zip(facilities, walked):
+        if distance <= settings.reach_m + TOLERANCE_M:
+            available |= facility.offers
+            if not settings.required:
+                return True
+    return bool(available) and all(offer in available for offer in settings.required)
+
+
+def _circle_coverage(points, settings, spacing_m):
+    everything = np.vstack(points)
+    low = np.floor((everything.min(axis=0) - settings.radius_m) / spacing_m) * spacing_m
+    high = np.ceil((everything.max(axis=0) + settings.radius_m) / spacing_m) * spacing_m
+    while np.prod((high - low) / spacing_m + 1) > MAX_CANDIDATES:
+        spacing_m *= 2
+    xs, ys = np.arange(low[0], high[0] + spacing_m / 2, spacing_m), np.arange(low[1], high[1] + spacing_m / 2,
+                                                                             spacing_m)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    far = np.empty((len(points), len(grid)))
+    for row, site in enumerate(points):
+        far[row] = np.hypot(grid[:, None, 0] - site[None, :, 0], grid[:, None, 1] - site[None, :, 1]).max(axis=1)
+    far *= settings.detour
+    return _Coverage(grid, far <= settings.reach_m + TOLERANCE_M, far)
+
+
+def _network_coverage(points, settings, network):
+    """Junctions within reach of every sampled point of each blocked site, from one limited Dijkstra per point."""
+    attachment = network.attach(np.vstack(points))
+    graph = network.graph(attachment)
+    bounds = np.cumsum([0] + [len(p) for p in points])
+    reach = settings.reach_m + TOLERANCE_M
+    per_site = []
+    for row in range(len(points)):
+        farthest = np.zeros(len(network.nodes))
+        for _, walked in network.walks(attachment, limit=reach, graph=graph,
+                                       rows=np.arange(bounds[row], bounds[row + 1])):
+            farthest = np.maximum(farthest, walked.max(axis=0))
+        per_site.append(farthest)
+    far = np.vstack(per_site)
+    useful = np.flatnonzero(np.isfinite(far).any(axis=0))
+    far = far[:, useful]
+    return _Coverage(network.nodes[useful], far <= reach, far)
+
+
+def _greedy(covers, far, top):
+    """Maximum-coverage greedy: yield ``(candidate, unlocked site rows)`` up to ``top`` times while one unlocks any."""
+    remaining = np.ones(covers.shape[0], dtype=bool)
+    for _ in range(top):
+        if not covers.shape[1]:
+            return
+        open_covers = covers & remaining[:, None]
+        counts = open_covers.sum(axis=0)
+        best = counts.max()
+        if best == 0:
+            return
+        tied = np.flatnonzero(counts == best)
+        nearness = np.where(open_covers[:, tied], far[:, tied], 0.0).sum(axis=0)
+        choice = int(tied[np.argmin(nearness)])
+        unlocked = np.flatnonzero(open_covers[:, choice])
+        remaining[unlocked] = False
+        yield choice, unlocked.tolist()
