@@ -15,9 +15,11 @@ from flask_wtf.csrf import generate_csrf
 from wtforms import FileField, HiddenField, SelectField, StringField, TextAreaField
 
 from mapper import intake
+from mapper.analysis.columns import LINK_DISTANCE_M
 from mapper.errors import MapperError, PayloadTooLarge, ValidationError
 from mapper.photos import MAX_BYTES, gps_of, photo_path
 from mapper.validate import validate_client_id
+from mapper.web.api import COLUMNS_NEAR_METRES
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("report", __name__)
@@ -36,6 +38,7 @@ class ReportForm(FlaskForm):
     lon = StringField()
     zone = StringField()
     location_text = StringField()
+    column = StringField()
     description = TextAreaField()
     seen_after_dark = StringField()
     seen_at = StringField()
@@ -65,7 +68,18 @@ def render_page(form, errors=None, status=200):
     schema = get_schema()
     return render_template("report.html", form=form, zones=list(get_zones()), lights_layer=schema.layer("lights"),
                            assets_layer=schema.layer("assets"), errors=errors or {},
-                           max_photo_bytes=MAX_BYTES), status
+                           max_photo_bytes=MAX_BYTES, column_zones=column_zones(),
+                           column_radius=COLUMNS_NEAR_METRES, column_link_metres=LINK_DISTANCE_M), status
+
+
+def column_zones():
+    """The zones whose lamp-column inventory has columns in service: only there does the page offer to tap one."""
+    from mapper.analysis.columns import IN_SERVICE, LAYER
+
+    if LAYER not in get_schema():
+        return []
+    store = get_store()
+    return [zone for zone in get_zones() if len(store.query(zone.id, LAYER, where={"status": [IN_SERVICE]}))]
 
 
 @bp.get("/report/token")
@@ -99,7 +113,7 @@ def submit_form(fields, photo_file):
         raise ValidationError(_("Choose what you are reporting."), field="kind")
     layer = get_schema().layer(KINDS[kind])
     photo = read_photo(photo_file)
-    lon, lat, approximate = form_position(fields, photo)
+    lon, lat, approximate = form_position(fields, photo, layer)
     names = [name for name in layer.properties if name != "category"]
     properties = {name: fields.get(name) for name in names if fields.get(name, "").strip()}
     properties["category"] = "dark-spot" if kind == "dark-spot" else fields.get("category", "")
@@ -107,12 +121,26 @@ def submit_form(fields, photo_file):
         properties["seen_after_dark"] = {"yes": True, "no": False}.get(properties["seen_after_dark"])
     if "seen_at" in properties:
         properties["seen_at"] = local_time(properties["seen_at"])
+    if "column" in properties:
+        properties["column"] = properties["column"].strip()  # as copied from the plate, spaces and all
     client_id = validate_client_id(fields.get("client_id"))
     raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
     zone_id = fields.get("zone") or None if approximate else None
-    return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(), store=get_store(),
-                              zone_id=zone_id, photo=photo, photos_root=current_app.config["DATA_DIR"],
-                              approximate=approximate)
+    try:
+        return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(),
+                                  store=get_store(), zone_id=zone_id, photo=photo,
+                                  photos_root=current_app.config["DATA_DIR"], approximate=approximate)
+    except ValidationError as error:
+        if error.field != "column":
+            raise
+        raise column_refused(properties["column"]) from error
+
+
+def column_refused(unit_id):
+    """intake's refusal of a named lamp column (unknown, or too far from the pin), in a resident's words."""
+    return ValidationError(_("We can't find lamp column %(unit)s within %(metres)d m of your pin. Check the number "
+                             "on the plate on the column, move the pin next to it, or leave the number out and we "
+                             "will find the nearest column.", unit=unit_id, metres=LINK_DISTANCE_M), field="column")
 
 
 def read_photo(photo_file):
@@ -124,8 +152,9 @@ def read_photo(photo_file):
     return data or None
 
 
-def form_position(fields, photo):
-    """(lon, lat, approximate): the pin, else the photo's GPS, else the chosen zone for a place in words."""
+def form_position(fields, photo, layer):
+    """(lon, lat, approximate): the pin, else the lamp column whose number was typed, else the photo's GPS, else the
+    chosen zone for a place in words."""
     lon_text, lat_text = fields.get("lon", "").strip(), fields.get("lat", "").strip()
     if lon_text or lat_text:
         try:
@@ -133,6 +162,9 @@ def form_position(fields, photo):
         except ValueError:
             raise ValidationError(_("Latitude and longitude must be numbers, like 52.7700 and -1.1950."),
                                   field="lat") from None
+    unit_id = fields.get("column", "").strip()
+    if unit_id and "column" in layer.properties:
+        return (*column_position(unit_id, fields.get("zone") or None), False)
     if photo is not None and gps_of(photo) is not None:
         lon, lat = gps_of(photo)
         return lon, lat, False
@@ -142,6 +174,22 @@ def form_position(fields, photo):
         return round(lon, 7), round(lat, 7), True
     raise ValidationError(_("Tell us where: use your location, tap the map, or describe the place and choose the "
                             "area."), field="lat")
+
+
+def column_position(unit_id, zone_id=None):
+    """(lon, lat) of the in-service lamp column ``unit_id`` of the chosen zone, or of any zone: without a map, the
+    number on the column's plate says exactly where the fault is."""
+    from mapper.analysis.columns import LAYER, column_index
+
+    if LAYER in get_schema():
+        for zone in [get_zones().get(zone_id)] if zone_id else get_zones():
+            index = column_index(get_store(), zone.id)
+            position = index.positions.get(unit_id)
+            if position is not None:
+                return float(index.lon[position]), float(index.lat[position])
+    raise ValidationError(_("We can't find lamp column %(unit)s. Check the number on the plate on the column, or "
+                            "tell us where it is: use your location, tap the map, or describe the place and choose "
+                            "the area.", unit=unit_id), field="column")
 
 
 @bp.app_template_filter("uk_time")

@@ -317,3 +317,72 @@ def test_a_retried_draft_with_a_photo_keeps_one_photo(client, token, data_dir):
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["feature"]["properties"]["photo"] == first.get_json()["feature"]["properties"]["photo"]
     assert len(list((data_dir / "_photos" / "bell-foundry").iterdir())) == 2  # one photo and its thumbnail
+
+
+# -- the lamp column the resident tapped (or read off its plate) ----------------------------------------------------
+
+
+@pytest.fixture
+def columns(resources, tmp_path):
+    """Two columns in Bell Foundry: LC-NEAR 10 m north of the test point, LC-FAR 60 m north; returns their lon/lat."""
+    from mapper.crs import from_british_national_grid, to_british_national_grid
+    from mapper.importers.columns import import_columns
+
+    easting, northing = (float(v) for v in to_british_national_grid(LON, LAT))
+    path = tmp_path / "columns.csv"
+    path.write_text(f"unit_id,easting,northing,location\nLC-NEAR,{easting},{northing + 10},Bell Street\n"
+                    f"LC-FAR,{easting},{northing + 60},Bell Street end\n", encoding="utf-8")
+    assert import_columns(path, "bell-foundry", schema=resources.schema, zones=resources.zones(),
+                          store=resources.store).added == 2
+    return {unit: tuple(float(v) for v in from_british_national_grid(easting, northing + metres))
+            for unit, metres in (("LC-NEAR", 10), ("LC-FAR", 60))}
+
+
+def test_a_form_naming_a_column_stores_it(client, token, columns):
+    body = send(client, token, column=" LC-NEAR ").get_json()
+    assert body["feature"]["properties"]["column"] == "LC-NEAR"
+    assert [f["properties"]["column"] for f in public_layer(client)] == ["LC-NEAR"]
+
+
+def test_a_form_naming_no_column_is_linked_to_the_nearest(client, token, columns):
+    assert send(client, token).get_json()["feature"]["properties"]["column"] == "LC-NEAR"
+
+
+@pytest.mark.parametrize("column", ["LC-FAR", "LC-NOWHERE"])
+def test_a_far_or_unknown_column_is_refused_naming_the_field_and_nothing_is_stored(client, token, columns, column):
+    response = send(client, token, column=column, client_id=f"draft-{column}")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "column" and column in error["message"] and "25 m" in error["message"]
+    page = send(client, token, headers={"Accept": "text/html"}, column=column)
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert 'id="column-error"' in html and 'href="#column"' in html and f'value="{column}"' in html
+    assert public_layer(client) == []
+    # Nothing half-stored: the same draft, corrected, is stored as new.
+    assert send(client, token, column="LC-NEAR", client_id=f"draft-{column}").status_code == 201
+
+
+def test_without_a_position_the_number_on_the_column_places_the_report(client, token, columns):
+    body = send(client, token, lon="", lat="", column="LC-FAR").get_json()
+    assert body["zone"] == "bell-foundry"
+    feature = body["feature"]
+    assert feature["geometry"]["coordinates"] == pytest.approx(list(columns["LC-FAR"]), abs=1e-6)
+    assert feature["properties"]["column"] == "LC-FAR" and "location_approximate" not in feature["properties"]
+    error = send(client, token, lon="", lat="", column="LC-NOWHERE").get_json()["error"]
+    assert error["field"] == "column" and "LC-NOWHERE" in error["message"]
+    wrong_zone = send(client, token, lon="", lat="", column="LC-FAR", zone="new-parks").get_json()["error"]
+    assert wrong_zone["field"] == "column"
+    assert len(public_layer(client)) == 1
+
+
+def test_the_column_field_is_offered_only_for_lights_where_columns_are_loaded(client):
+    assert 'name="column"' not in client.get("/report").get_data(as_text=True)
+
+
+def test_the_column_field_and_picker_are_on_the_light_page_when_columns_are_loaded(client, columns):
+    light_page = client.get("/report?kind=light").get_data(as_text=True)
+    assert 'name="column"' in light_page and 'id="column-picker"' in light_page
+    assert '"columnZones": [{"bbox":' in light_page and '"id": "bell-foundry"' in light_page
+    for kind in ("dark-spot", "asset"):
+        assert 'name="column"' not in client.get(f"/report?kind={kind}").get_data(as_text=True)

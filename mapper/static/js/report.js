@@ -2,7 +2,9 @@
  * The report page, enhanced: a Leaflet map with a draggable pin, the phone's GPS, the photo's own location (read with
  * exifr, loaded only when a photo is chosen), "Is it one of these?" before a new fault is added (and "Is it already
  * on the map?" before a community asset is), submission with fetch, and offline drafts in IndexedDB that send
- * themselves when the phone is back online.
+ * themselves when the phone is back online. Where the council's lamp-column inventory is loaded, the columns near the
+ * pin appear as numbered markers and as a list of radio buttons: choosing one puts the pin on it and sends its unit
+ * id as `column` (the server checks it is within 25 m; with none chosen it links the nearest column itself).
  *
  * Without this script the page is a plain form that posts to the same URL, so everything here is an enhancement.
  * Every string shown comes from the #report-strings JSON the template renders (translated there).
@@ -147,11 +149,13 @@
     document.getElementById('photo-location').hidden = true;
     if (from !== 'gps' && accuracyCircle && map) { map.removeLayer(accuracyCircle); accuracyCircle = null; }
     showAlert('');
+    if (from !== 'column') { pinMoved({lat: lat, lon: lon}); }
     if (!map) { return; }
     if (pin) {
       pin.setLatLng([lat, lon]);  // Leaflet order
     } else {
       pin = L.marker([lat, lon], {draggable: true, autoPan: true, title: STRINGS.markerLabel, alt: STRINGS.markerLabel,
+                                  zIndexOffset: 1000,  // above the lamp-column markers
                                   icon: L.divIcon({className: 'report-pin', iconSize: [32, 44], iconAnchor: [16, 43],
                                                    html: PIN_SVG})});
       pin.on('dragend', function () {
@@ -212,6 +216,168 @@
       status.className = 'gps-status gps-status--warning';
       status.textContent = error && error.code === 1 ? STRINGS.geolocationDenied : STRINGS.geolocationFailed;
     }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 60000});
+  }
+
+  // -- lamp columns: tap the column itself -----------------------------------------------------------------------
+
+  var columnPicker = document.getElementById('column-picker');
+  var columnInput = document.getElementById('column');
+  var columnChoices = document.getElementById('column-choices');
+  var columnStatus = document.getElementById('column-status');
+  var columnClear = document.getElementById('column-clear');
+  var columnMarkers = null;  // an L.layerGroup of the markers of the columns listed
+  var columnsListed = [];    // {unit_id, distance_m, location, lon, lat, radio, marker}, nearest first
+  var chosenColumn = null;   // the column picked from the list or the map: {unit_id, lon, lat}
+  var columnTicket = 0;      // the newest request: an older answer arriving late is dropped
+  var columnsStarted = false;
+
+  // Metres between two lon/lat points (equirectangular: exact enough within a street; the server measures in BNG).
+  function metresBetween(a, b) {
+    var radians = Math.PI / 180;
+    var x = (b.lon - a.lon) * radians * Math.cos((a.lat + b.lat) / 2 * radians);
+    var y = (b.lat - a.lat) * radians;
+    return Math.sqrt(x * x + y * y) * 6371008.8;
+  }
+
+  // The zones with a column inventory whose bbox holds the point: [min lon, min lat, max lon, max lat].
+  function columnZonesAt(point) {
+    return (CONFIG.columnZones || []).filter(function (zone) {
+      var box = zone.bbox;
+      return point.lon >= box[0] && point.lon <= box[2] && point.lat >= box[1] && point.lat <= box[3];
+    });
+  }
+
+  function pinMoved(point) {
+    if (!columnsStarted) { return; }
+    if (chosenColumn && metresBetween(point, chosenColumn) > CONFIG.columnLinkMetres - 0.5) {
+      var unit = chosenColumn.unit_id;
+      clearColumn(false);
+      columnStatus.textContent = t('columnMovedAway', {unit: unit, metres: CONFIG.columnLinkMetres});
+    }
+    findColumns(point);
+  }
+
+  function findColumns(point) {
+    var zones = columnZonesAt(point);
+    var ticket = ++columnTicket;
+    document.getElementById('column-by-hand').hidden = !zones.length;
+    if (!zones.length) { listColumns([]); return; }
+    Promise.all(zones.map(function (zone) {
+      var url = CONFIG.apiRoot + '/zones/' + encodeURIComponent(zone.id) + '/columns/near?' +
+        new URLSearchParams({lon: point.lon, lat: point.lat, radius: CONFIG.columnRadius}).toString();
+      return fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/geo+json, application/json'}})
+        .then(function (response) { return response.ok ? response.json() : {features: []}; })
+        .then(function (body) { return (body && body.features) || []; }, function () { return []; });
+    })).then(function (answers) {
+      if (ticket !== columnTicket) { return; }
+      var found = [].concat.apply([], answers).map(function (feature) {
+        var properties = feature.properties || {}, coordinates = (feature.geometry || {}).coordinates || [];
+        return {unit_id: String(properties.unit_id), distance_m: Number(properties.distance_m) || 0,
+                location: properties.location, lon: Number(coordinates[0]), lat: Number(coordinates[1])};
+      }).filter(function (column) { return isFinite(column.lon) && isFinite(column.lat); });
+      found.sort(function (a, b) { return a.distance_m - b.distance_m; });
+      listColumns(found.slice(0, 50));
+      if (found.length && map && map.getZoom() < 17) { map.setView([point.lat, point.lon], 18); }
+    });
+  }
+
+  function columnLabel(column) {
+    var values = {unit: column.unit_id, metres: Math.round(column.distance_m), location: column.location};
+    return t(column.location ? 'columnOptionAt' : 'columnOption', values);
+  }
+
+  // The columns near the pin, as radio buttons and as numbered markers; every value from the server via textContent.
+  function listColumns(columns) {
+    columnsListed.forEach(function (column) { column.radio.closest('.choice').remove(); });
+    if (columnMarkers) { columnMarkers.clearLayers(); }
+    columnsListed = columns;
+    columnPicker.hidden = !columns.length;
+    columns.forEach(function (column, index) {
+      var choice = element('div', 'choice');
+      var radio = element('input');
+      radio.type = 'radio';
+      radio.name = 'column_pick';
+      radio.id = 'column-pick-' + index;
+      radio.value = column.unit_id;
+      var label = element('label');
+      label.htmlFor = radio.id;
+      var badge = element('span', 'column-badge', index + 1);
+      badge.setAttribute('aria-hidden', 'true');
+      label.appendChild(badge);
+      label.appendChild(document.createTextNode(columnLabel(column)));
+      choice.appendChild(radio);
+      choice.appendChild(label);
+      columnChoices.appendChild(choice);
+      column.radio = radio;
+      if (map) {
+        var dot = element('span', 'column-marker-dot', index + 1);
+        // keyboard: false: fifty extra Tab stops on the map would help no one; the radio buttons are the keyboard way.
+        column.marker = L.marker([column.lat, column.lon], {
+          keyboard: false, title: t('columnMarker', {unit: column.unit_id}),
+          icon: L.divIcon({className: 'column-marker', iconSize: [44, 44], iconAnchor: [22, 22], html: dot})});
+        column.marker.on('click', function () { chooseColumn(column); });
+        columnMarkers.addLayer(column.marker);
+      }
+    });
+    var typed = columnInput.value.trim();
+    var match = columns.filter(function (column) { return column.unit_id === typed; })[0];
+    if (match) { markChosen(match); } else { markChosen(null); }
+    if (!typed) { columnStatus.textContent = columns.length ? t('columnsFound', {count: columns.length}) : ''; }
+  }
+
+  // Reflect the chosen column (or none) in the radio buttons and the markers.
+  function markChosen(chosen) {
+    var none = document.getElementById('column-pick-none');
+    none.checked = !chosen;
+    columnsListed.forEach(function (column) {
+      var isIt = !!chosen && column.unit_id === chosen.unit_id;
+      column.radio.checked = isIt;
+      var icon = column.marker && column.marker.getElement();
+      if (icon) { icon.classList.toggle('column-marker--chosen', isIt); }
+      if (column.marker) { column.marker.setZIndexOffset(isIt ? 500 : 0); }
+    });
+    columnClear.hidden = !columnInput.value.trim();
+  }
+
+  function chooseColumn(column) {
+    chosenColumn = {unit_id: column.unit_id, lon: column.lon, lat: column.lat};
+    columnInput.value = column.unit_id;
+    setPin(column.lat, column.lon, 'column');
+    markChosen(column);
+    columnStatus.textContent = t('columnSelected', {unit: column.unit_id});
+  }
+
+  function clearColumn(announce) {
+    chosenColumn = null;
+    columnInput.value = '';
+    markChosen(null);
+    if (announce) { columnStatus.textContent = STRINGS.columnCleared; }
+  }
+
+  function startColumns() {
+    if (!columnPicker || !columnInput) { return; }
+    columnsStarted = true;
+    if (map) { columnMarkers = L.layerGroup().addTo(map); }
+    columnChoices.addEventListener('change', function (event) {
+      var radio = event.target;
+      if (radio.name !== 'column_pick') { return; }
+      var column = columnsListed.filter(function (listed) { return listed.radio === radio; })[0];
+      if (column) { chooseColumn(column); } else { clearColumn(true); }
+    });
+    columnClear.addEventListener('click', function () {
+      clearColumn(true);
+      document.getElementById(columnPicker.hidden ? 'column' : 'column-pick-none').focus();
+    });
+    columnInput.addEventListener('input', function () {  // a number typed from the plate
+      var typed = columnInput.value.trim();
+      var match = columnsListed.filter(function (column) { return column.unit_id === typed; })[0];
+      chosenColumn = match ? {unit_id: match.unit_id, lon: match.lon, lat: match.lat} : null;
+      markChosen(match || null);
+      columnStatus.textContent = match ? t('columnSelected', {unit: match.unit_id}) : '';
+    });
+    var point = currentPoint();
+    document.getElementById('column-by-hand').hidden = !(point && columnZonesAt(point).length);
+    if (point) { findColumns(point); }
   }
 
   // -- description counter and photo -----------------------------------------------------------------------------
@@ -319,6 +485,7 @@
   function collectDraft() {
     var fields = [], photo = null, photoName = '';
     new FormData(form).forEach(function (value, name) {
+      if (name === 'column_pick') { return; }  // the picker's radios only fill in `column`
       if (typeof value === 'string') { fields.push([name, value]); }
       else if (value && value.size) { photo = value; photoName = value.name || 'photo'; }
     });
@@ -386,8 +553,11 @@
     var message = error.message || String(result.status);
     if (error.field && error.code !== 'outside_zone') { markField(error.field, message); }
     showAlert(fromDraft ? t('draftRefused', {message: message}) : t('failed', {message: message}));
-    if (!fromDraft && error.field && document.getElementById(error.field)) {
-      document.getElementById(error.field).focus();
+    var control = error.field && document.getElementById(error.field);
+    if (control) {
+      var folded = control.closest('details');
+      if (folded) { folded.open = true; }  // the typed position and column number live there, folded away
+      if (!fromDraft) { control.focus(); }
     }
   }
 
@@ -626,6 +796,7 @@
   if (byHand && !byHand.querySelector('.field--error')) { byHand.open = false; }
 
   startMap();
+  startColumns();
   startCounter();
   document.getElementById('use-gps').addEventListener('click', locate);
   document.getElementById('photo').addEventListener('change', photoChosen);
