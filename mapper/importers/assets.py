@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -178,8 +179,8 @@ def read_geojson(path):
         values = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
         columns.update(dict.fromkeys(values))
         geometry, problem = point_of(feature.get("geometry"))
-        feature_id = feature.get("id") if isinstance(feature.get("id"), (str, int)) else None
-        rows.append(SourceRow(number, label, values, geometry, problem, None if feature_id is None else str(feature_id)))
+        feature_id = str(feature["id"]) if isinstance(feature.get("id"), (str, int)) else None
+        rows.append(SourceRow(number, label, values, geometry, problem, feature_id))
     return SourceFile(path, "geojson", list(columns), rows, coordinates="the features' geometry")
 
 
@@ -201,7 +202,13 @@ def point_of(geometry):
 
 def decode(data):
     """``(text, encoding)``: UTF-8 (with or without a byte-order mark), else Windows-1252 (what Excel and most UK
-    council systems write when they say "ANSI" or "Latin-1"), else Latin-1."""
+    council systems write when they say "ANSI" or "Latin-1"), else Latin-1. Excel's "Unicode text" is UTF-16 with a
+    byte-order mark."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     for encoding in ENCODINGS:
         try:
             return data.decode(encoding), encoding
@@ -243,8 +250,9 @@ def read_csv(path, sources):
     delimiter = detect_delimiter(text, path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip() for name in next(reader)]
-    if len({name.lower() for name in header}) != len(header):
-        repeated = next(name for name in header if [n.lower() for n in header].count(name.lower()) > 1)
+    named = [name.lower() for name in header if name]  # spreadsheets leave unnamed empty columns at the end
+    if len(set(named)) != len(named):
+        repeated = next(name for name in header if name and named.count(name.lower()) > 1)
         raise MalformedInput(f"{path}: the column {repeated!r} appears more than once.")
     locate, described = point_locator(header, sources.coordinates, path)
     rows, number = [], 1
@@ -261,11 +269,11 @@ def read_csv(path, sources):
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave blank rows at the end
         label = f"row {number}" + (f" (line {first_line})" if first_line != number else "")
-        if len(cells) > len(header):
+        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
             rows.append(SourceRow(number, label, {}, problem=f"it has {len(cells)} cells but the header has "
                                                              f"{len(header)} columns"))
             continue
-        values = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+        values = {name: cell for name, cell in zip(header, cells + [""] * (len(header) - len(cells))) if name}
         geometry, problem = locate(cells)
         rows.append(SourceRow(number, label, values, geometry, problem))
     return SourceFile(path, "csv", header, rows, encoding=encoding, delimiter=delimiter, coordinates=described)
@@ -403,8 +411,14 @@ def shorten(text, limit):
 
 def website(text):
     """``(url or None, [(listed, note)])``: a bare domain gets ``http://`` (the site redirects if it serves https);
-    anything else that is not one web address (two in one cell, an email address) is left out and listed."""
+    anything else that is not one web address (two in one cell, an email address) is left out and listed.
+
+    >>> website("www.bankhousesurgery.co.uk")[0], website("http://www.thedovecotsurgery@nhs.uk")[0]
+    ('http://www.bankhousesurgery.co.uk', None)
+    """
     text = text.rstrip(".")
+    if "@" in urlsplit(text if "//" in text else "//" + text).netloc:  # an email address typed as a website
+        return None, [(True, f"website {quote(text)} is an email address, not a web address; left out")]
     if URL.match(text):
         return text, []
     if BARE_DOMAIN.match(text):
@@ -682,7 +696,8 @@ class AssetImport:
         how = "detected from the header" if self.detected else "as asked"
         lines = [f"Read as {self.profile.title} (profile {self.profile.name!r}, {how})."]
         if source.kind == "csv":
-            encoding = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}[source.encoding]
+            encoding = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1",
+                        "utf-16": "UTF-16"}[source.encoding]
             lines.append(f"CSV: {encoding}, separated by {source.delimiter!r}; points from {source.coordinates}.")
         for column in self.not_imported:
             why = "organisation email addresses have no public field" if "mail" in column.lower() else \
@@ -757,7 +772,8 @@ def import_assets(path, zone_id, *, schema, zones, store, sources=None, profile=
     refused_positions = {position for position, _ in refused}
     report.refusals += [(candidates[position][0].label, error.message) for position, error in refused]
     report.refusals.sort(key=lambda refusal: int(refusal[0].split()[1]))
-    report.skipped[REFUSED] = len(report.refusals)
+    if report.refusals:
+        report.skipped[REFUSED] = len(report.refusals)
     report.accepted = accepted
     for position, (row, mapped) in enumerate(candidates):
         if position not in refused_positions:
@@ -770,7 +786,8 @@ def import_assets(path, zone_id, *, schema, zones, store, sources=None, profile=
         return report
     stored = store.append(zone.id, LAYER, accepted, ref_prefix=zone.ref_prefix, unique="source_key")
     report.added, report.stored = len(stored), True
-    report.skipped[ALREADY] += len(accepted) - len(stored)  # another import stored them first
+    if len(stored) < len(accepted):  # another import stored them first
+        report.skipped[ALREADY] += len(accepted) - len(stored)
     return report
 
 
