@@ -354,6 +354,7 @@
     opener = from || null;
     panel.hidden = false;
     document.body.classList.add('repair-panel-open');
+    map.invalidateSize();  // the page may have made room for the panel
     heading.textContent = t('loading');
     body.textContent = '';
     heading.focus();
@@ -371,6 +372,7 @@
     request++;
     panel.hidden = true;
     document.body.classList.remove('repair-panel-open');
+    map.invalidateSize();
     columnLayer.clearLayers();
     select_(null);
     if (opener && opener.isConnected) { opener.focus(); }
