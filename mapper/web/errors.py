@@ -7,6 +7,7 @@ A MapperError carries its own status. Anything else that escapes a view is a bug
 import logging
 
 from flask import jsonify, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mapper.errors import MapperError, PayloadTooLarge
@@ -19,7 +20,8 @@ def wants_json():
 
 
 def answer(error):
-    if wants_json():
+    # Without a URL adapter (a Host outside TRUSTED_HOSTS is refused before one exists) no page can link its styles.
+    if wants_json() or request_ctx.url_adapter is None:
         return jsonify(error.to_dict()), error.status
     return render_template("error.html", error=error), error.status
 
