@@ -350,3 +350,11 @@ def test_a_deleted_accounts_session_and_tokens_stop_at_once(app, accounts):
     answer = app.test_client().get(PRIVATE, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "unauthorized"
     assert sign_in(app.test_client()).status_code == 401
+
+
+def test_every_page_header_links_a_signed_in_account_to_its_page_and_to_sign_out(app, accounts):
+    client = app.test_client()
+    assert "/account" not in client.get("/report").get_data(as_text=True)
+    sign_in(client)
+    header = client.get("/report").get_data(as_text=True).split("</header>")[0]
+    assert 'href="/account"' in header and "Your account (alice)" in header and 'href="/logout"' in header
