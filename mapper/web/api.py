@@ -24,7 +24,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 JSON_TYPES = ("application/json", "application/geo+json")
 MAX_NEARBY_METRES = 200
-COLUMNS_NEAR_METRES = 40  # a street's columns stand 25-40 m apart: the default shows the pin's column and its neighbours
+COLUMNS_NEAR_METRES = 40  # columns stand 25-40 m apart along a street: the pin's column and its neighbours
 MAX_COLUMNS_NEAR_METRES = 100
 MAX_COLUMNS_NEAR = 50  # more taps than a phone's map can hold; a zoomed-in resident never sees this many
 

@@ -68,8 +68,12 @@ def test_tapping_a_column_on_the_map_selects_it_and_the_report_carries_it(phone,
     assert pin_position(page) == pytest.approx(columns["C2"], abs=2e-6)
     assert page.get_by_role("button", name="Clear the column").is_visible()
 
+    posted = []
+    page.on("request", lambda request: posted.append(request.post_data) if request.method == "POST" else None)
     page.get_by_role("button", name="Send the report").click()
     submitted_ref(page)
+    # The pin sits on C2, so intake alone would link C2 too: the form must have named it.
+    assert len(posted) == 1 and re.search(r'name="column"\r\n\r\nC2\r\n', posted[0])
     (feature,) = stored(report_app, "bell-foundry")
     assert feature["properties"]["column"] == "C2"
     assert feature["geometry"]["coordinates"] == pytest.approx(list(columns["C2"]), abs=2e-6)
@@ -171,3 +175,30 @@ def test_without_javascript_the_number_on_the_plate_is_enough(phone, report_app,
     (feature,) = stored(report_app, "bell-foundry")
     assert feature["properties"]["column"] == "C3"
     assert feature["geometry"]["coordinates"] == pytest.approx(list(columns["C3"]), abs=2e-6)
+
+
+def test_with_no_pin_the_typed_column_number_says_where(phone, report_app, columns):
+    page = open_report(phone())
+    page.locator("#by-hand summary").click()
+    page.get_by_label("Lamp column number (optional)").fill("C2")
+    page.get_by_role("button", name="Send the report").click()
+    submitted_ref(page)
+    (feature,) = stored(report_app, "bell-foundry")
+    assert feature["properties"]["column"] == "C2" and "location_approximate" not in feature["properties"]
+    assert feature["geometry"]["coordinates"] == pytest.approx(list(columns["C2"]), abs=2e-6)
+
+
+def test_320_pixels_wide_the_picker_needs_no_horizontal_scrolling_and_its_targets_are_44_pixels(phone, columns):
+    page = open_report(phone(viewport={"width": 320, "height": 640}))
+    use_gps(page)
+    picker_ready(page)
+    page.get_by_label(re.compile("Column C3")).check()  # the longest label, and the Clear button shown
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1] == 320
+    small = page.evaluate("""() => [...document.querySelectorAll(
+            '#column-choices label, #column-clear, .column-marker')]
+        .filter(el => el.offsetParent !== null || el.classList.contains('column-marker'))
+        .map(el => { const r = el.getBoundingClientRect(); return {what: el.outerHTML.slice(0, 60),
+                                                                  width: r.width, height: r.height}; })
+        .filter(box => box.width < 44 || box.height < 44)""")
+    assert small == []

@@ -260,7 +260,7 @@
   function findColumns(point) {
     var zones = columnZonesAt(point);
     var ticket = ++columnTicket;
-    document.getElementById('column-by-hand').hidden = !zones.length;
+    showColumnNumberField(point);
     if (!zones.length) { listColumns([]); return; }
     Promise.all(zones.map(function (zone) {
       var url = CONFIG.apiRoot + '/zones/' + encodeURIComponent(zone.id) + '/columns/near?' +
@@ -279,6 +279,15 @@
       listColumns(found.slice(0, 50));
       if (found.length && map && map.getZoom() < 17) { map.setView([point.lat, point.lon], 18); }
     });
+  }
+
+  // The typed column number: where the pin has an inventory, or with no pin yet (the number alone says where).
+  function showColumnNumberField(point) {
+    document.getElementById('column-by-hand').hidden = !!point && !columnZonesAt(point).length;
+  }
+
+  function columnNumberTyped() {
+    return !!columnInput && !document.getElementById('column-by-hand').hidden && !!columnInput.value.trim();
   }
 
   function columnLabel(column) {
@@ -376,7 +385,7 @@
       columnStatus.textContent = match ? t('columnSelected', {unit: match.unit_id}) : '';
     });
     var point = currentPoint();
-    document.getElementById('column-by-hand').hidden = !(point && columnZonesAt(point).length);
+    showColumnNumberField(point);
     if (point) { findColumns(point); }
   }
 
@@ -761,7 +770,8 @@
     showAlert('');
     clearMarks();
     var point = currentPoint();
-    var described = (form.elements.namedItem('location_text').value || '').trim() && form.elements.namedItem('zone').value;
+    var inWords = (form.elements.namedItem('location_text').value || '').trim() && form.elements.namedItem('zone').value;
+    var described = inWords || columnNumberTyped();
     if (!point && !described) {
       showAlert(STRINGS.needLocation);
       document.getElementById('use-gps').focus();
