@@ -184,7 +184,7 @@ def map_json(zone_id):
     """The reports the page's filters select, as pins: only :data:`MAP_FIELDS`; and the key of status colours with
     how many of these reports are in each."""
     _officer, zone, layer, stages = checked_zone(zone_id)
-    rows = worklist.rows(get_store().query(zone.id, layer.name), layer, link=tracking_link,
+    rows = worklist.rows(get_store().query(zone.id, layer.name), layer, link=lambda ref: None,  # no link on a pin
                          filters=filters_from(request.args, layer, stages))
     response = jsonify({"zone": zone.id, "count": len(rows),
                         "statuses": status_key(layer, Counter(row["status"] for row in rows)),

@@ -232,11 +232,13 @@ def column_report(app, resources, tmp_path):
     path = tmp_path / "columns.csv"
     path.write_text(f"unit_id,easting,northing,location\nLC7,{e},{n},Outside 4 Main St\nLC8,{e + 40},{n},Park gate\n",
                     encoding="utf-8")
-    assert import_columns(path, ZONE, schema=resources.schema, zones=resources.zones(), store=resources.store).added == 2
+    imported = import_columns(path, ZONE, schema=resources.schema, zones=resources.zones(), store=resources.store)
+    assert imported.added == 2
     lon, lat = (round(float(v), 7) for v in from_british_national_grid(e + 6, n))
     raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-           "properties": {"category": "out", "description": f"Out again {HOSTILE}", "location_text": "By the <b>shop</b>",
-                          "contact_email": "ann@example.org", "contact_name": "Ann Resident"}}
+           "properties": {"category": "out", "description": f"Out again {HOSTILE}",
+                          "location_text": "By the <b>shop</b>", "contact_email": "ann@example.org",
+                          "contact_name": "Ann Resident"}}
     stored, created = intake.submit_once(raw, "lights", None, schema=resources.schema, zones=resources.zones(),
                                          store=resources.store, photo=a_jpeg(), photos_root=app.config["DATA_DIR"])
     assert created and stored["properties"]["column"] == "LC7"

@@ -343,7 +343,7 @@
       .bindTooltip(column.unit_id).addTo(columnLayer);
   }
 
-  function select_(id) {
+  function highlight(id) {
     if (selected && selected.getElement()) { L.DomUtil.removeClass(selected.getElement(), 'is-selected'); }
     selected = markers[id] || null;
     if (selected && selected.getElement()) { L.DomUtil.addClass(selected.getElement(), 'is-selected'); }
@@ -358,7 +358,7 @@
     heading.textContent = t('loading');
     body.textContent = '';
     heading.focus();
-    select_(id);
+    highlight(id);
     getJSON(detailUrl.replace('__ID__', encodeURIComponent(id))).then(function (report) {
       if (mine === request) { render(report); }
     }).catch(function (error) {
@@ -374,7 +374,7 @@
     document.body.classList.remove('repair-panel-open');
     map.invalidateSize();
     columnLayer.clearLayers();
-    select_(null);
+    highlight(null);
     if (opener && opener.isConnected) { opener.focus(); }
     opener = null;
   }
