@@ -71,19 +71,22 @@ def _rows(reader, header, coordinates, layer, path):
 
 
 def sniff_dialect(text, path):
-    """The file's dialect among the allowed delimiters; the header line decides when the sniffer cannot."""
+    """The file's dialect: RFC 4180 quoting (``""`` inside a quoted field is one ``"``) with the delimiter the
+    sniffer finds among the allowed ones, or the header line's most frequent one when it cannot. Only the delimiter
+    is taken from the sniffer: on a small file it can guess that quotes are not doubled, and then mangles
+    ``"<img onerror=""x"">"``."""
     sample = text[:64 * 1024]
     first_line = sample.split("\n", 1)[0]
+    delimiter = None
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-        if dialect.delimiter in first_line:
-            return dialect
+        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
         pass
-    counts = {delimiter: first_line.count(delimiter) for delimiter in DELIMITERS}
-    delimiter = max(counts, key=counts.get)
-    if not counts[delimiter]:
-        raise MalformedInput(f"{path}: the header has no ',', ';' or tab between column names.")
+    if delimiter is None or delimiter not in first_line:
+        counts = {candidate: first_line.count(candidate) for candidate in DELIMITERS}
+        delimiter = max(counts, key=counts.get)
+        if not counts[delimiter]:
+            raise MalformedInput(f"{path}: the header has no ',', ';' or tab between column names.")
 
     class Sniffed(csv.excel):
         pass

@@ -85,3 +85,10 @@ def test_typed_properties_are_converted_for_the_layer(write):
 def test_unreadable_files(write, content, message):
     with pytest.raises(MalformedInput, match=message.replace("(", r"\(").replace(")", r"\)")):
         list(read_features(write("bad.csv", content)))
+
+
+def test_doubled_quotes_in_a_small_file_are_one_quote(write):
+    # csv.Sniffer guesses "quotes not doubled" from two rows like these and then mangles the field.
+    path = write("points.csv", 'lon,lat,description\n-1.187,52.773,"<img onerror=""x""> by the ""Red Lion"""\n')
+    (_, feature), = read_features(path)
+    assert feature["properties"]["description"] == '<img onerror="x"> by the "Red Lion"'
