@@ -197,9 +197,12 @@ def change_status(store, layer, zone_id, feature_id, new_status, *, by, note=Non
 
 
 def fixed_at(properties):
-    """When the feature last became fixed (its history), else its last update."""
+    """When the feature last became fixed (its history), else its last update.
+
+    Only a record that changed the status counts: a later note, or a moderator hiding text (``from`` and ``to`` both
+    fixed), does not restart the resident's time to reopen."""
     for record in reversed(properties.get("history") or []):
-        if isinstance(record, dict) and record.get("to") == FIXED:
+        if isinstance(record, dict) and record.get("to") == FIXED and record.get("from") != FIXED:
             return record.get("at")
     return properties.get("updated")
 
