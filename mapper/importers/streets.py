@@ -83,7 +83,7 @@ class StreetImport:
     stored_nothing: bool = False  # refusals without skip_invalid: nothing was stored
 
     def summary(self):
-        """One line: ``Imported 5 of 9 features (1.2 km of walkable ways) into bell-foundry/streets; skipped 4: ...``."""
+        """One line: ``Imported 5 of 9 features (1.2 km of walkable ways) into bell-foundry/streets; skipped ...``."""
         parts = [f"{reason} {self.skipped[reason]:,}" for reason in REASONS if self.skipped[reason]]
         skipped = f"; skipped {sum(self.skipped.values()):,}: " + ", ".join(parts) if parts else ""
         if self.stored_nothing:
