@@ -57,6 +57,15 @@ def protect_session_writes():
         current_app.extensions["csrf"].protect()
 
 
+@bp.before_app_request
+def no_public_sites():
+    """``POST /api/reports?layer=cp-sites`` (the public API, which finds the zone from the point) would let anyone
+    add a site with a check of their own making: sites come in only through this blueprint's staff routes."""
+    if request.endpoint == "api.create_report" and request.args.get("layer") == LAYER:
+        raise MapperError(f"Community Payback sites are added by staff: POST /api/zones/<zone>/{LAYER} with a token.",
+                          field="layer", code="forbidden", status=403)
+
+
 # -- what the analysis needs from the store ------------------------------------------------------------------------
 
 
@@ -218,7 +227,7 @@ def add_site(zone, raw):
     within_zone(zone, submission.geometry)
     source = submission.properties.get("source_report")
     if source is not None:
-        report = find_report(zone, source)
+        report = find_report(zone, source, field="source_report")
         refuse_second_site(zone, report)
     answer = Planning(zone, catchments.Settings()).check(submission.geometry)
     submission.properties.update({k: v for k, v in check_properties(answer).items() if v is not None})
@@ -254,14 +263,14 @@ def add_site_from_report(zone, body):
                            "properties": {k: v for k, v in fields.items() if v is not None}})
 
 
-def find_report(zone, identifier):
+def find_report(zone, identifier, field="report"):
     """The zone's lighting report with this id or ref, or 404."""
     store = get_store()
     for column in ("ref", "id"):
         found = store.find(zone.id, REPORTS_LAYER, column, identifier)
         if found is not None:
             return found
-    raise NotFound(f"No lighting report {identifier[:64]!r} in the {zone.name} zone ({zone.id}).", field="report")
+    raise NotFound(f"No lighting report {identifier[:64]!r} in the {zone.name} zone ({zone.id}).", field=field)
 
 
 def refuse_second_site(zone, report):
@@ -400,7 +409,7 @@ def settings_dict(planning):
 
 def facility_dict(facility):
     return {"id": facility.id, "name": facility.name, "category": facility.category,
-            "offers": sorted(facility.offers), "opening_hours": facility.opening_hours,
+            "offers": facility.offers_list, "opening_hours": facility.opening_hours,
             "always_open": facility.always_open, "lon": facility.lon, "lat": facility.lat}
 
 

@@ -370,6 +370,16 @@ def test_nothing_of_the_layer_is_public(client, tokens, facilities, resources, s
     assert "cp-sites" not in public_page and "Rec ground verge" not in public_page
 
 
+def test_nobody_adds_a_site_through_the_public_api(client, tokens, facilities, store):
+    feature = {"type": "Feature", "geometry": point(300, 0),
+               "properties": {"name": "Mine", "kind": "other", "within_reach": True}}
+    found_zone = client.post("/api/reports?layer=cp-sites", json=feature)
+    assert found_zone.status_code == 403 and found_zone.get_json()["error"]["field"] == "layer"
+    assert client.post(SITES, json=feature).status_code == 401  # the zone's own route is the staff one
+    assert len(store.query(ZONE, "cp-sites")) == 0
+    assert client.post("/api/reports", json=point_feature(*at(300, 0), category="out")).status_code == 201
+
+
 # -- candidates from residents' obscured reports ---------------------------------------------------------------------
 
 
