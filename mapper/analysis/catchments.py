@@ -138,7 +138,7 @@ def _number(raw, name):
         except ValueError:
             value = None
     if value is None or not math.isfinite(value) or not least <= value <= most:
-        shown = raw if isinstance(raw, str) and len(raw) <= 40 else str(raw)[:40]
+        shown = raw[:40] if isinstance(raw, str) else raw if isinstance(raw, (int, float)) else str(raw)[:40]
         raise ValidationError(f"{name!r} must be a number from {least:g} to {most:g}, got {shown!r}.", field=name)
     return value
 
@@ -325,7 +325,9 @@ class Network:
         """An :class:`Attachment` of ``(M, 2)`` points: each joins the nearest point of its nearest edge."""
         points = np.asarray(points, dtype=float).reshape(-1, 2)
         geometries = shapely.points(points)
-        (_, edge), offset = self.tree.query_nearest(geometries, return_distance=True, all_matches=False)
+        (inputs, edge), offset = self.tree.query_nearest(geometries, return_distance=True, all_matches=False)
+        order = np.argsort(inputs, kind="stable")  # one match per point, in the points' order
+        edge, offset = edge[order], offset[order]
         along = shapely.line_locate_point(self.segments[edge], geometries)
         snapped = shapely.get_coordinates(shapely.line_interpolate_point(self.segments[edge], along))
         return Attachment(edge, along, offset, points, snapped)
@@ -606,6 +608,8 @@ def walking_distances(samples, facilities, settings=Settings(), network=None, li
     straight = np.hypot(samples[:, None, 0] - xy[None, :, 0], samples[:, None, 1] - xy[None, :, 1]).max(axis=0)
     if network is None:
         return straight * settings.detour, straight
+    if len(xy) < len(samples):  # walking is two-way: run Dijkstra from whichever side has fewer points
+        return network.distances(xy, samples, limit=limit).max(axis=1), straight
     return network.distances(samples, xy, limit=limit).max(axis=0), straight
 
 

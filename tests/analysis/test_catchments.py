@@ -249,6 +249,22 @@ def test_the_network_reaches_partial_streets_beyond_the_bridge(river):
     assert area.area < catchments([facility])[0].geometry.area
 
 
+def test_every_street_point_within_the_walk_is_inside_the_catchment_and_walks_are_two_way(river):
+    [facility] = facilities(asset("a", -200, 100))
+    [catchment] = catchments([facility], network=river)
+    points = [(E + x, N + y) for y in (100, -100) for x in range(-1000, 1001, 10)] + \
+             [(E + 500, N + y) for y in range(-100, 101, 10)]
+    walked = river.distances([(facility.x, facility.y)], points)[0]
+    assert (walked <= 800).sum() > 150
+    for (x, y), distance in zip(points, walked):
+        if distance <= 800:
+            assert catchment.geometry.contains(Point(x, y)), (x - E, y - N, distance)
+        if distance > 800 + 50:  # no other street runs within 50 m of these
+            assert not catchment.geometry.contains(Point(x, y)), (x - E, y - N, distance)
+    back = river.distances(points, [(facility.x, facility.y)])[:, 0]
+    assert back == pytest.approx(walked, abs=1e-6)
+
+
 def test_network_parts_and_collection_state_the_buffer_not_the_detour(river):
     found = facilities(asset("a", 0, 100, hours="24/7"), asset("b", 0, -100))
     parts = catchment_parts(catchments(found, network=river))
