@@ -152,7 +152,7 @@ class _Moved(Exception):
     """The feature changed between reading its moderation state and taking the layer's lock."""
 
 
-ATTEMPTS = 5
+ATTEMPTS = 10  # bounded by how many others change this one feature meanwhile
 
 
 def _moderated(store, layer, zone_id, feature_id, change, *, by, reason):
@@ -310,6 +310,8 @@ def _field_names(layer, fields):
     """The distinct property names asked for, each one that can be hidden, else a ValidationError."""
     if isinstance(fields, str):
         fields = [fields]
+    if fields is not None and not isinstance(fields, (list, tuple)):
+        raise ValidationError("fields must be a list of property names, e.g. [\"description\"].", field="fields")
     names = list(dict.fromkeys(name.strip() for name in fields or () if isinstance(name, str) and name.strip()))
     if not names:
         raise ValidationError("Choose the text to hide or restore (for example description).", field="fields")

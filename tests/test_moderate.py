@@ -202,3 +202,141 @@ def test_change_status_checks_inside_the_update(resources):
         change_status(store, layer, ZONE, asset["id"], "approved", by="two")
     assert len(store.get(ZONE, "assets", asset["id"])["properties"]["history"]) == 1
     assert [record["by"] for record in store.private_history(ZONE, "assets", asset["id"]).values()] == ["one"]
+
+
+# -- edit, hide and restore (mapper.moderation, shared by `mapper moderate` and the moderation page) ----------------
+
+
+def test_edit_from_the_command_line_through_the_validator(client, moderate, data_dir):
+    from mapper.moderation import PRIVATE_KEY
+    from mapper.store.geojson_files import GeoJSONFileStore
+
+    asset = contribute(client, "Parks Pantri", website="http://example.org", toilets=True)
+    refused = moderate("edit", asset["id"], "--set", "website=ftp://example.org", "--approve")
+    assert refused.exit_code == 2
+    assert refused.output == "Error: 'website' must be an http:// or https:// address, got 'ftp://example.org'.\n"
+    assert moderate("edit", asset["id"], "--set", "colour=red").output.startswith(
+        "Error: 'colour' cannot be edited. Properties a moderator can edit: category, name,")
+    assert moderate("edit", asset["id"], "--set", "name").output == (
+        "Error: --set 'name': write PROPERTY=VALUE, for example name=\"Parks Pantry\".\n")
+    assert public_names(client) == []
+
+    done = moderate("edit", asset["properties"]["ref"], "--set", "name=Parks Pantry", "--set", "toilets=no",
+                    "--set", "website=", "--reason", "Spelling", "--approve")
+    assert done.exit_code == 0, done.output
+    assert done.output == f"Corrected and published Parks Pantry ({ZONE}/{asset['id']}).\n"
+    assert public_names(client) == ["Parks Pantry"]
+    shown = client.get(f"/api/zones/{ZONE}/assets/{asset['id']}").get_json()["properties"]
+    assert shown["toilets"] is False and "website" not in shown
+    assert [(h["from"], h["to"], h.get("moderation")) for h in shown["history"]] == [
+        ("pending", "pending", "edited"), ("pending", "published", None)]
+    store = GeoJSONFileStore(data_dir)
+    [entry] = store.get_private(ZONE, "assets", asset["id"])[PRIVATE_KEY]["edits"]
+    assert entry["old"] == {"name": "Parks Pantri", "toilets": True, "website": "http://example.org"}
+    assert (entry["by"], entry["reason"]) == ("cli", "Spelling")
+
+
+def test_hide_and_restore_from_the_command_line_on_any_report(client, moderate, data_dir):
+    from mapper.moderation import PLACEHOLDER
+
+    response = client.post("/api/zones/bell-foundry/lights", json=point_feature(
+        *INSIDE["bell-foundry"], category="out", description="Rude words", location_text="By no. 4"))
+    report = response.get_json()
+    ref = report["properties"]["ref"]
+    hidden = moderate("hide", ref, "--field", "description", "--field", "location_text", "--reason", "Abuse")
+    assert hidden.exit_code == 0, hidden.output
+    assert hidden.output == f"Hid description, location_text of lights {ref} (bell-foundry/{report['id']}).\n"
+    shown = client.get(f"/api/zones/bell-foundry/lights/{report['id']}").get_json()["properties"]
+    assert shown["description"] == shown["location_text"] == PLACEHOLDER
+    assert shown["history"][-1]["fields"] == ["description", "location_text"]
+
+    assert moderate("hide", ref, "--field", "description").exit_code == 2  # --reason is required
+    again = moderate("hide", ref, "--field", "description", "--reason", "x")
+    assert again.exit_code == 2 and again.output == f"Error: 'description' of lights {report['id']} is hidden already.\n"
+    wrong_zone = moderate("hide", ref, "--field", "description", "--reason", "x", "--zone", ZONE)
+    assert wrong_zone.output == f"Error: No report or asset with the reference or id {ref!r} here.\n"
+
+    restored = moderate("restore", ref, "--field", "location_text")
+    assert restored.exit_code == 0, restored.output
+    shown = client.get(f"/api/zones/bell-foundry/lights/{report['id']}").get_json()["properties"]
+    assert (shown["description"], shown["location_text"]) == (PLACEHOLDER, "By no. 4")
+    assert moderate("restore", ref).exit_code == 0  # the rest
+    shown = client.get(f"/api/zones/bell-foundry/lights/{report['id']}").get_json()["properties"]
+    assert shown["description"] == "Rude words"
+    nothing = moderate("restore", ref)
+    assert nothing.exit_code == 2 and nothing.output == f"Error: Nothing of lights {report['id']} is hidden.\n"
+
+
+def test_two_moderators_at_once_lose_nothing(resources):
+    """Hides of different fields from several threads: every one is applied, the private state holds every original,
+    and each public record has its private who (the state is read before the lock and checked inside it)."""
+    import threading
+
+    from mapper.intake import submit
+    from mapper.moderation import PLACEHOLDER, hide, moderation_state
+
+    store, layer = resources.store, resources.schema.layer("assets")
+    fields = {"name": "N", "description": "D", "address": "A", "opening_hours": "O", "location_text": "L"}
+    asset = submit(point_feature(*INSIDE[ZONE], category="health", **fields), "assets", schema=resources.schema,
+                   zones=resources.zones(), store=store)
+    errors = []
+
+    def moderator(name):
+        try:
+            hide(store, layer, ZONE, asset["id"], [name], by=f"m-{name}", reason="abuse")
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=moderator, args=(name,)) for name in fields]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    properties = store.get(ZONE, "assets", asset["id"])["properties"]
+    assert all(properties[name] == PLACEHOLDER for name in fields)
+    state = moderation_state(store, layer, ZONE, asset["id"])
+    assert {name: entry["text"] for name, entry in state["hidden"].items()} == fields
+    assert len(properties["history"]) == len(fields)
+    who = store.private_history(ZONE, "assets", asset["id"])
+    assert sorted(who[index]["by"] for index in range(len(fields))) == sorted(f"m-{name}" for name in fields)
+    assert [who[index]["by"] for index in range(len(fields))] == [
+        f"m-{record['fields'][0]}" for record in properties["history"]]
+
+
+def test_a_change_between_reading_and_writing_is_retried_not_lost(resources, monkeypatch):
+    """An officer's status change lands after the moderation state was read: the hide reads again and applies."""
+    from mapper import moderation
+    from mapper.intake import submit
+
+    store, layer = resources.store, resources.schema.layer("assets")
+    asset = submit(point_feature(*INSIDE[ZONE], category="health", name="Clinic", description="Rude"), "assets",
+                   schema=resources.schema, zones=resources.zones(), store=store)
+    real_state, calls = moderation.moderation_state, []
+
+    def state_then_someone_else_writes(*args):
+        state = real_state(*args)
+        if not calls:
+            change_status(store, layer, ZONE, asset["id"], "published", by="officer")
+        calls.append(1)
+        return state
+
+    monkeypatch.setattr(moderation, "moderation_state", state_then_someone_else_writes)
+    moderation.hide(store, layer, ZONE, asset["id"], ["description"], by="mod", reason="abuse")
+    assert len(calls) == 2
+    properties = store.get(ZONE, "assets", asset["id"])["properties"]
+    assert [(h["from"], h["to"], h.get("moderation")) for h in properties["history"]] == [
+        ("pending", "published", None), ("published", "published", "hidden")]
+    assert [d["by"] for d in store.private_history(ZONE, "assets", asset["id"]).values()] == ["officer", "mod"]
+
+
+@pytest.mark.parametrize("texts, expected", [
+    ({"name": "  Hub "}, {"name": "  Hub "}),
+    ({"name": "", "description": "   "}, {"name": None, "description": None}),
+    ({"toilets": "Yes", "water": "no", "shelter": "", "welfare": "maybe"},
+     {"toilets": True, "water": False, "shelter": None, "welfare": "maybe"}),
+])
+def test_values_from_text(resources, texts, expected):
+    from mapper.moderation import values_from_text
+
+    assert values_from_text(resources.schema.layer("assets"), texts) == expected

@@ -1,5 +1,6 @@
 """The moderators' page: pending asset contributions (approve, reject with a reason, correct and optionally approve)
-and hiding abusive text from any report of the zone, or putting it back.
+and hiding abusive text from any report of the zone, or putting it back; and the same for token clients as JSON
+(``GET /api/zones/<zone>/moderation``, ``POST /api/zones/<zone>/<layer>/<id>/moderation``).
 
 Every route asks who is signing in before anything else (401, then 403 outside the officer's zones or for a
 steering-group or probation account), then checks the form's CSRF token (a bearer-token client reads no cookie and
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 
 from mapper import lifecycle, moderation
 from mapper.errors import MapperError, NotFound, ValidationError
+from mapper.web.api import read_json
 from mapper.web.auth import bearer_token, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
 
@@ -76,11 +78,16 @@ def approve(zone, officer, form):
     return _("Published %(name)s.", name=name_of(changed)), None
 
 
-def reject(zone, officer, form):
-    layer, feature = pending_asset(zone, form)
-    reason = lifecycle.clean_note(form.get("reason"), "reason")
+def reason_for_rejecting(text):
+    reason = lifecycle.clean_note(text, "reason")
     if not reason:
         raise ValidationError(_("Say why it is rejected, for the other moderators."), field="reason")
+    return reason
+
+
+def reject(zone, officer, form):
+    layer, feature = pending_asset(zone, form)
+    reason = reason_for_rejecting(form.get("reason"))
     changed = moderation.reject(get_store(), layer, zone.id, feature["properties"]["id"], by=officer.name,
                                 reason=reason)
     return _("Rejected %(name)s.", name=name_of(changed)), None
@@ -205,4 +212,66 @@ def page(zone, officer, error=None, failed=(None, None), status=200):
         tiles_url=current_app.config["TILES_URL"], tiles_attribution=current_app.config["TILES_ATTRIBUTION"]),
         status))
     response.headers["Cache-Control"] = "no-store"  # contributors' contact details
+    return response
+
+
+# -- the same for token clients, as JSON ---------------------------------------------------------------------------
+
+API_FIELDS = ("action", "reason", "properties", "approve", "fields")
+
+
+@bp.get("/api/zones/<zone_id>/moderation")
+def pending_json(zone_id):
+    """The zone's pending contributions, oldest first, each with its private fields and staff history."""
+    _officer, zone = checked_zone(zone_id)
+    store, layer = get_store(), get_schema().layer(moderation.MODERATED_LAYER)
+    features = [lifecycle.officer_view(store, layer, zone.id, feature)
+                for _zone, feature in moderation.awaiting(store, layer, [zone.id])]
+    response = current_app.json.response({"type": "FeatureCollection", "features": features})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/zones/<zone_id>/<layer_name>/<feature_id>/moderation")
+def moderate_json(zone_id, layer_name, feature_id):
+    """``{"action": "approve" | "reject" | "edit" | "hide" | "restore", "reason", "properties" (edit), "approve"
+    (edit), "fields" (hide, restore)}`` -> the feature as officers see it."""
+    officer, zone = checked_zone(zone_id)
+    if layer_name not in moderation.REPORT_LAYERS:
+        raise NotFound(f"No moderated layer {layer_name[:32]!r}. Layers are: {', '.join(moderation.REPORT_LAYERS)}.",
+                       field="layer")
+    layer, store = get_schema().layer(layer_name), get_store()
+    body = read_json()
+    if not isinstance(body, dict):
+        raise ValidationError(f"Send a JSON object with {', '.join(API_FIELDS)}.")
+    unknown = sorted(set(body) - set(API_FIELDS))
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(map(repr, unknown))}. Allowed: {', '.join(API_FIELDS)}.",
+                              field=str(unknown[0])[:64])
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise ValidationError(f"action must be one of: {', '.join(ACTIONS)}.", field="action")
+    if action in ("approve", "reject", "edit") and layer.name != moderation.MODERATED_LAYER:
+        raise ValidationError(f"Only {moderation.MODERATED_LAYER} wait for a moderator; {layer.name} can have text "
+                              "hidden or restored.", field="action")
+    if not isinstance(body.get("approve", False), bool):
+        raise ValidationError("approve must be true or false.", field="approve")
+    feature_id = store.get(zone.id, layer.name, feature_id)["properties"]["id"]  # 404 before anything else
+    common = {"by": officer.name}
+    if action == "approve":
+        changed = moderation.approve(store, layer, zone.id, feature_id, reason=body.get("reason"), **common)
+    elif action == "reject":
+        changed = moderation.reject(store, layer, zone.id, feature_id, reason=reason_for_rejecting(body.get("reason")),
+                                    **common)
+    elif action == "edit":
+        changed = moderation.edit(store, layer, zone.id, feature_id, body.get("properties"), reason=body.get("reason"),
+                                  approve=body.get("approve", False), **common)
+    elif action == "hide":
+        changed = moderation.hide(store, layer, zone.id, feature_id, body.get("fields"), reason=body.get("reason"),
+                                  **common)
+    else:
+        changed = moderation.restore(store, layer, zone.id, feature_id, body.get("fields") or None,
+                                     reason=body.get("reason"), **common)
+    response = current_app.json.response(lifecycle.officer_view(store, layer, zone.id, changed))
+    response.headers["Cache-Control"] = "no-store"
     return response

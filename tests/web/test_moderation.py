@@ -459,3 +459,77 @@ def test_contact_details_never_reach_a_public_answer(client, tokens, store):
         text = client.get(url).get_data(as_text=True)
         assert "ann.contributor" not in text and "Ann Contributor" not in text and PRIVATE_KEY not in text, url
     assert "Parks Pantry CIC" in client.get(f"/api/zones/{ZONE}/assets.geojson").get_data(as_text=True)
+
+
+# -- the JSON API for token clients --------------------------------------------------------------------------------
+
+
+def api(client, token, layer, feature, body, **headers):
+    return client.post(f"/api/zones/{ZONE}/{layer}/{feature['id']}/moderation", json=body,
+                       headers={**(bearer(token) if token else {}), **headers})
+
+
+def test_the_json_api_lists_pending_with_private_fields_and_needs_the_zone(client, tokens):
+    first = contribute(client, "Parks Pantry")
+    contribute(client, "Elsewhere", zone=OTHER)
+    assert client.get(f"/api/zones/{ZONE}/moderation").status_code == 401
+    assert client.get(f"/api/zones/{ZONE}/moderation", headers=bearer(tokens["olu"])).status_code == 403
+    assert client.get(f"/api/zones/{ZONE}/moderation", headers=bearer(tokens["sam"])).status_code == 403
+    response = client.get(f"/api/zones/{ZONE}/moderation", headers=bearer(tokens["alice"]))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    [feature] = response.get_json()["features"]
+    assert feature["id"] == first["id"] and feature["private"] == CONTACT
+
+
+def test_the_json_api_moderates_with_the_same_functions(client, tokens, store):
+    asset = contribute(client, "Parks Pantri", description="Rude")
+    report = report_light(client, description="Rude")
+    for token, status in ((None, 401), (tokens["olu"], 403), (tokens["pat"], 403)):
+        assert api(client, token, "assets", asset, {"action": "approve"}).status_code == status
+    edited = api(client, tokens["alice"], "assets", asset, {"action": "edit", "properties": {"name": "Parks Pantry"},
+                                                            "approve": True, "reason": "Spelling"})
+    assert edited.status_code == 200, edited.get_json()
+    body = edited.get_json()
+    assert body["properties"]["status"] == "published" and body["properties"]["name"] == "Parks Pantry"
+    assert [h["by"] for h in body["properties"]["history"]] == ["alice", "alice"]
+    hidden = api(client, tokens["alice"], "lights", report, {"action": "hide", "fields": ["description"],
+                                                             "reason": "abuse"})
+    assert hidden.status_code == 200
+    assert hidden.get_json()["private"][PRIVATE_KEY]["hidden"]["description"]["text"] == "Rude"
+    assert client.get(f"/api/zones/{ZONE}/lights/{report['id']}").get_json()["properties"]["description"] == \
+        PLACEHOLDER
+    assert api(client, tokens["alice"], "lights", report, {"action": "restore"}).status_code == 200
+    assert stored(store, report, "lights")["properties"]["description"] == "Rude"
+
+
+@pytest.mark.parametrize("layer, body, status, field", [
+    ("assets", {"action": "publish"}, 422, "action"),
+    ("assets", {"action": "edit", "properties": {"name": 7}}, 422, "name"),
+    ("assets", {"action": "edit", "properties": ["name"]}, 422, "properties"),
+    ("assets", {"action": "edit", "properties": {"status": "published"}}, 422, "status"),
+    ("assets", {"action": "edit", "properties": {"name": "X"}, "approve": "yes"}, 422, "approve"),
+    ("assets", {"action": "reject"}, 422, "reason"),
+    ("assets", {"action": "hide", "fields": 5, "reason": "x"}, 422, "fields"),
+    ("assets", {"action": "hide", "fields": ["description"], "reason": ["x"]}, 422, "reason"),
+    ("assets", {"action": "approve", "by": "someone else"}, 422, "by"),
+    ("lights", {"action": "approve"}, 422, "action"),
+    ("crime", {"action": "hide"}, 404, "layer"),
+])
+def test_the_json_api_refuses_bad_requests_and_stores_nothing(client, tokens, store, layer, body, status, field):
+    asset = contribute(client, "Parks Pantry", description="Rude")
+    report = report_light(client, description="Rude")
+    feature = report if layer == "lights" else asset
+    response = api(client, tokens["alice"], layer, feature, body)
+    assert response.status_code == status
+    assert response.get_json()["error"]["field"] == field
+    assert stored(store, asset)["properties"] == asset["properties"]
+    assert stored(store, report, "lights")["properties"] == report["properties"]
+
+
+def test_the_json_api_needs_csrf_for_a_session(client, tokens, store):
+    asset = contribute(client, "Parks Pantry")
+    sign_in(client, "alice")
+    assert api(client, None, "assets", asset, {"action": "approve"}).status_code == 400
+    assert stored(store, asset)["properties"]["status"] == "pending"
+    assert api(client, None, "assets", asset, {"action": "approve"}, **{"X-CSRFToken": csrf_token(client)}
+               ).status_code == 200
