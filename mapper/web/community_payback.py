@@ -303,6 +303,7 @@ def change_status(account, zone, feature_id, status, public_note=None, internal_
     layer = get_schema().layer(LAYER)
     if not isinstance(status, str) or not status:
         raise ValidationError(f"status is required: one of {', '.join(layer.statuses)}.", field="status")
+    get_store().get(zone.id, LAYER, feature_id)  # 404 first: Store.update of a zone with no sites yet is no answer
     stages = lifecycle.lifecycle_for(current_app.config["LAYERS_FILE"], layer)
     return lifecycle.change(get_store(), layer, stages, zone.id, feature_id, by=account.name, status=status,
                             public_note=public_note, internal_note=internal_note)

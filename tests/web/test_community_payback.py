@@ -264,6 +264,21 @@ def test_unparseable_requests_and_unknown_zones(world):
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "zone_not_found"
 
 
+def test_with_a_street_network_the_walk_follows_the_streets(client, tokens, facilities, resources):
+    assert check(client, tokens["pat"], point(700, 0)).get_json()["within_reach"] is False  # 700 x 1.3 = 910 m
+    street = validate_feature({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
+        at(0, 0), at(500, 0), at(1000, 0)]}, "properties": {"name": "Brook Street", "highway": "residential"}},
+        resources.schema.layer("streets"))
+    resources.store.append(ZONE, "streets", [street])
+    body = check(client, tokens["pat"], point(700, 0)).get_json()  # 700 m along Brook Street from the Hub
+    assert body["method"] == "network" and body["within_reach"] is True
+    walks = {item["name"]: item["distance_m"] for item in body["nearest"]}
+    assert walks["Hub"] == pytest.approx(700, abs=1) and body["settings"]["detour"] is None
+    assert walks["Tap"] == pytest.approx(300 + (250 ** 2 + 200 ** 2) ** 0.5, abs=1)  # to the street's end, then along
+    html = client.get(PAGE, headers=bearer(tokens["pat"])).get_data(as_text=True)
+    assert "Catchments follow the zone's street network" in html and "50 m either side" in html
+
+
 def test_with_no_facilities_nothing_is_within_reach(client, tokens):
     body = check(client, tokens["pat"], point(0, 0)).get_json()
     assert body["within_reach"] is False and body["nearest"] == [] and body["minutes"] is None
@@ -333,6 +348,9 @@ def test_status_changes_follow_the_transitions_and_keep_history(client, tokens, 
     assert client.patch(url, json={"colour": "red"}, headers=bearer(tokens["pat"])).status_code == 422
     assert client.patch(url, json={"status": "candidate"}, headers=bearer(tokens["sam"])).status_code == 403
     assert client.patch(f"{SITES}/nope", json={"status": "active"}, headers=bearer(tokens["pat"])).status_code == 404
+    elsewhere = client.patch(f"/api/zones/{OTHER}/cp-sites/nope", json={"status": "active"},
+                             headers=bearer(tokens["boss"]))  # a zone with no site yet
+    assert elsewhere.status_code == 404
 
 
 def test_the_listing_filters_by_status_and_exports_for_gis(client, tokens, facilities):
