@@ -252,7 +252,8 @@ def test_hide_and_restore_from_the_command_line_on_any_report(client, moderate, 
 
     assert moderate("hide", ref, "--field", "description").exit_code == 2  # --reason is required
     again = moderate("hide", ref, "--field", "description", "--reason", "x")
-    assert again.exit_code == 2 and again.output == f"Error: 'description' of lights {report['id']} is hidden already.\n"
+    assert again.exit_code == 2
+    assert again.output == f"Error: 'description' of lights {report['id']} is hidden already.\n"
     wrong_zone = moderate("hide", ref, "--field", "description", "--reason", "x", "--zone", ZONE)
     assert wrong_zone.output == f"Error: No report or asset with the reference or id {ref!r} here.\n"
 
