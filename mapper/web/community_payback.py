@@ -114,7 +114,8 @@ def within_zone(zone, geometry):
 
 def check_properties(answer):
     """The stored form of a check (the layer's check properties), each value checked by the validator's rules."""
-    nearest = "; ".join(f"{item['name']} ({item['minutes']:.1f} min)" for item in answer["nearest"])
+    nearest = "; ".join(f"{item['name']} ({item['minutes']:.1f} min)" if item["minutes"] is not None
+                        else f"{item['name']} (no walk)" for item in answer["nearest"])  # none on the streets
     values = {"within_reach": bool(answer["within_reach"]),
               "minutes": None if answer["minutes"] is None else round(float(answer["minutes"]), 1),
               "missing": ", ".join(answer["missing"]) or None,

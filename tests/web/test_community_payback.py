@@ -275,8 +275,18 @@ def test_with_a_street_network_the_walk_follows_the_streets(client, tokens, faci
     walks = {item["name"]: item["distance_m"] for item in body["nearest"]}
     assert walks["Hub"] == pytest.approx(700, abs=1) and body["settings"]["detour"] is None
     assert walks["Tap"] == pytest.approx(300 + (250 ** 2 + 200 ** 2) ** 0.5, abs=1)  # to the street's end, then along
+    # A kiosk on a lane that joins no other street: no walk reaches it, and the answers say so.
+    lane = validate_feature({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
+        at(0, -800), at(300, -800)]}, "properties": {"name": "Dead End Lane"}}, resources.schema.layer("streets"))
+    resources.store.append(ZONE, "streets", [lane])
+    add_facility(resources, "Kiosk", 300, -800, "24/7", water=True)
+    body = check(client, tokens["pat"], point(700, 0)).get_json()
+    assert body["nearest"][2]["name"] == "Kiosk" and body["nearest"][2]["minutes"] is None
+    site = new_site(client, tokens["pat"], point(700, 0)).get_json()
+    assert site["properties"]["nearest"].endswith("; Kiosk (no walk)")
     html = client.get(PAGE, headers=bearer(tokens["pat"])).get_data(as_text=True)
     assert "Catchments follow the zone's street network" in html and "50 m either side" in html
+    assert "Kiosk (no walk along the streets; drinking water)" in html
 
 
 def test_with_no_facilities_nothing_is_within_reach(client, tokens):
