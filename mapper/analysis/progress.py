@@ -71,9 +71,10 @@ def parse_time(text):
 
 
 def fix_time(properties):
-    """When the report last became fixed, from its history; None without such an entry."""
+    """When the report last became fixed, from its history; None without such an entry. A later record that leaves
+    it fixed (a note, a priority, a moderator hiding text) is not a new fix."""
     for record in reversed(properties.get("history") or []):
-        if isinstance(record, dict) and record.get("to") == FIXED:
+        if isinstance(record, dict) and record.get("to") == FIXED and record.get("from") != FIXED:
             return parse_time(record.get("at"))
     return None
 

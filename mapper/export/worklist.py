@@ -95,13 +95,14 @@ def parse_time(text):
 
 
 def age_days(properties, open_statuses, now):
-    """Days (fractional) a report has been open: until now while it is open, else until its last change of status."""
+    """Days (fractional) a report has been open: until now while it is open, else until its last change of status
+    (a later note or moderation, which leaves the status as it was, does not count)."""
     created = parse_time(properties.get("created"))
     if created is None:
         return 0.0
     end = now
     if properties.get("status") not in open_statuses:
-        history = [h for h in properties.get("history") or [] if isinstance(h, dict)]
+        history = [h for h in properties.get("history") or [] if isinstance(h, dict) and h.get("from") != h.get("to")]
         end = parse_time(history[-1].get("at")) if history else parse_time(properties.get("updated"))
         end = end or now
     return max(0.0, (end - created).total_seconds() / DAY)

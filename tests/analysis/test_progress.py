@@ -77,3 +77,11 @@ def test_nothing_reported_and_fixed_without_a_history_entry():
 
 def test_month_range_crosses_years():
     assert month_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_a_note_or_moderation_after_the_fix_does_not_move_the_fix():
+    fixed = report("BF-HHHHH", "2026-01-05T10:00:00.000Z", "fixed", [("2026-01-07T10:00:00.000Z", "open", "fixed"),
+                                                                    ("2026-03-01T10:00:00.000Z", "fixed", "fixed")])
+    figures = progress([fixed], OPEN, now=NOW)
+    assert figures.median_days_to_fix == 2
+    assert figures.months[0] == Month("2026-01", 1, 1)

@@ -138,3 +138,11 @@ def test_geojson_reads_back_with_pyogrio(store, layer, stored, tmp_path):
     assert collection["properties"] == {"personal_data": True, "note": worklist.PERSONAL_NOTE}
     frame = pyogrio.read_dataframe(path)
     assert frame["contact_email"].iloc[0] == "ann@example.org"
+
+
+def test_days_open_of_a_closed_report_ends_at_its_last_change_of_status(layer):
+    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    properties = {"created": "2026-01-01T00:00:00.000Z", "status": "fixed", "history": [
+        {"at": "2026-01-04T00:00:00.000Z", "from": "open", "to": "fixed"},
+        {"at": "2026-02-20T00:00:00.000Z", "from": "fixed", "to": "fixed"}]}  # a later note: still fixed
+    assert worklist.age_days(properties, layer.open_statuses, created + timedelta(days=90)) == 3
