@@ -114,6 +114,7 @@ def test_selecting_a_place_checks_it_and_hostile_names_stay_text(probation):
     hub = page.locator("path.cp-facility").first.bounding_box()
     page.mouse.click(hub["x"] + hub["width"] / 2 + 40, hub["y"] + hub["height"] / 2)  # ~100-250 m east of the Hub
     page.locator("#cp-map[data-checked]").wait_for()
+    assert page.locator("#cp-map").get_attribute("data-checked") == "within"
     answer = page.locator("#cp-answer")
     assert answer.is_visible() and "Within reach: toilets, water and shelter within 10 minutes." in answer.inner_text()
     assert f"Hub {XSS}" in answer.inner_text() and "Only facilities with limited opening hours" in answer.inner_text()

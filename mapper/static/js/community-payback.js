@@ -275,6 +275,7 @@
     while (answerBox.firstChild) { answerBox.removeChild(answerBox.firstChild); }
     answerBox.appendChild(element('p', format(strings.checkFailed, {message: message}), 'verdict verdict--missing'));
     answerBox.hidden = false;
+    container.setAttribute('data-checked', 'failed');
   }
 
   function checkPlace(event) {
@@ -316,7 +317,8 @@
       data.gaps.forEach(function (gap) { drawGap(gap).addTo(map); });
       map.on('click', checkPlace);
       var bounds = zone.getBounds();
-      if (bounds.isValid()) { map.fitBounds(bounds, {padding: [10, 10]}); }
+      // Not animated: the page is ready (and its markers where they will stay) once this returns.
+      if (bounds.isValid()) { map.fitBounds(bounds, {padding: [10, 10], animate: false}); }
       status.textContent = format(strings.shown, {facilities: data.facilities.length, sites: data.sites.length,
                                                   offers: data.offers.length, gaps: data.gaps.length});
       container.setAttribute('data-ready', 'true');
