@@ -260,7 +260,8 @@ def test_unparseable_requests_and_unknown_zones(world):
     assert client.post(CHECK, data="{", content_type="application/json", headers=bearer(tokens["pat"])).status_code \
         == 400
     assert client.post(CHECK, data="geometry=1", headers=bearer(tokens["pat"])).status_code == 415
-    unknown = client.post("/api/zones/atlantis/cp-check", json={"geometry": point(0, 0)}, headers=bearer(tokens["boss"]))
+    unknown = client.post("/api/zones/atlantis/cp-check", json={"geometry": point(0, 0)},
+                          headers=bearer(tokens["boss"]))
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "zone_not_found"
 
 

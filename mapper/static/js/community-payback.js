@@ -100,7 +100,8 @@
 
   function checkDetails(check) {
     var box = document.createElement('div');
-    box.appendChild(element('p', verdict(check), check.within_reach ? 'verdict verdict--ok' : 'verdict verdict--missing'));
+    var kind = check.within_reach ? 'verdict verdict--ok' : 'verdict verdict--missing';
+    box.appendChild(element('p', verdict(check), kind));
     if (check.within_reach && check.limited_hours) { box.appendChild(element('p', strings.limited)); }
     box.appendChild(element('p', strings.nearest, 'cp-subheading'));
     if (!check.nearest.length) {
@@ -195,10 +196,12 @@
     var p = feature.properties;
     var full = settings.required.every(function (offer) { return p.offers.indexOf(offer) !== -1; });
     var colour = full ? COLOURS.full : COLOURS.partial;
-    return {color: colour, weight: 1.5, dashArray: p.limited_hours ? '5 4' : null, fillOpacity: p.limited_hours ? 1 : 0.25,
+    return {color: colour, weight: 1.5, dashArray: p.limited_hours ? '5 4' : null,
+            fillOpacity: p.limited_hours ? 1 : 0.25,
             fillColor: p.limited_hours ? 'url(#cp-hatch-' + (full ? 'full' : 'partial') + ')' : colour,
             interactive: false,
-            className: 'cp-catchment cp-catchment--' + (full ? 'full' : 'partial') + (p.limited_hours ? ' cp-catchment--limited' : '')};
+            className: 'cp-catchment cp-catchment--' + (full ? 'full' : 'partial')
+              + (p.limited_hours ? ' cp-catchment--limited' : '')};
   }
 
   function siteClass(site) {
@@ -225,7 +228,8 @@
 
   function drawOffer(offer) {
     var layer = L.circleMarker([offer.geometry.coordinates[1], offer.geometry.coordinates[0]], {
-      color: COLOURS.offer, weight: 2, dashArray: '3 2', fillColor: offer.check.within_reach ? COLOURS.ok : COLOURS.missing,
+      color: COLOURS.offer, weight: 2, dashArray: '3 2',
+      fillColor: offer.check.within_reach ? COLOURS.ok : COLOURS.missing,
       fillOpacity: 0.6, radius: 7, bubblingMouseEvents: false, className: 'cp-offer'});
     layer.bindPopup(offerPopup(offer));
     layer.bindTooltip(element('span', offer.ref || offer.id));
