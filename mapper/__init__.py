@@ -31,8 +31,8 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import (analysts, api, audits, auth, context, errors, i18n, officers, pages, progress, repairs,
-                            report, vendor)
+    from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, officers, pages,
+                            progress, repairs, report, vendor)
 
     context.init_app(app)
     errors.init_app(app)
@@ -49,13 +49,22 @@ def create_app(config=None):
     csrf.exempt(officers.bp)
     # The repairs page's change form checks its token itself, after the zone check (401/403 first, as the API).
     csrf.exempt(repairs.bp)
+    # Community Payback's writes check the token themselves, as the officers' API does (bearer tokens need none).
+    csrf.exempt(community_payback.bp)
+    from mapper.web import moderation as moderation_page
+
+    # The moderation page's forms check their token themselves, after the zone check (401/403 first).
+    csrf.exempt(moderation_page.bp)
     app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(audits.bp)  # its /audits and /lights.gpx rules outrank the API's <layer_name> ones
     app.register_blueprint(analysts.bp)  # its hotspots.<ext>/targets.<ext> rules outrank the API's <layer_name> ones
     app.register_blueprint(officers.bp)  # before the API: its /<feature_id>/private rule is more specific
+    # Its /api/zones/<zone>/cp-sites... rules (staff only) outrank the public API's <layer_name> ones.
+    app.register_blueprint(community_payback.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(moderation_page.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(progress.bp)
     app.register_blueprint(repairs.bp)

@@ -174,6 +174,109 @@ def import_columns_command(zone_id, id_column, replace, data, file):
     click.echo(report.summary())
 
 
+@main.command("import-assets")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. new-parks (see `mapper zones list`).")
+@click.option("--category", help="Give every row this category (e.g. welfare-facility), whatever the file says.")
+@click.option("--welfare", is_flag=True, help="Mark every row a welfare facility (a hub or office that offers one).")
+@click.option("--source-profile", "profile", help="The mapping profile of data/asset_sources.toml to use (default: "
+                                                  "detected from the header or tags).")
+@click.option("--skip-invalid", is_flag=True, help="Store the rows that pass and report the others.")
+@click.option("--dry-run", is_flag=True, help="Read, map and check every row; store nothing.")
+@data_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_assets_command(zone_id, category, welfare, profile, skip_invalid, dry_run, data, file):
+    """Import community assets and welfare facilities from FILE (GeoJSON, OSM-style tagged points, or a council CSV
+    in any common separator and encoding) into a zone's assets layer, published.
+
+    Only rows inside the zone are kept. By default nothing is stored if any row is refused. Importing the same file
+    again adds nothing. See docs/assets-import.md.
+    """
+    from mapper.importers.assets import import_assets
+
+    resources = open_resources(data)
+    report = import_assets(file, zone_id, schema=resources.schema, zones=resources.zones(), store=resources.store,
+                           profile=profile, category=category, welfare=welfare, skip_invalid=skip_invalid,
+                           dry_run=dry_run)
+    for note in report.notes():
+        click.echo(terminal_safe(note), err=True)
+    for kind, listed in (("refused", report.refusals), ("left out", report.dropped)):
+        for label, message in listed[:MAX_LISTED]:
+            click.echo(f"{file}: {label}: {terminal_safe(message)}", err=True)
+        if len(listed) > MAX_LISTED:
+            click.echo(f"... and {len(listed) - MAX_LISTED} more {kind}.", err=True)
+    click.echo(report.summary())
+    if report.refusals and not report.would_store:
+        hint = "" if skip_invalid else " Fix them, or use --skip-invalid to store the others."
+        click.echo(f"Nothing imported: {plural(len(report.refusals), 'row')} refused.{hint}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+@main.command("import-streets")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. bell-foundry (see `mapper zones list`).")
+@click.option("--margin", default=800.0, show_default=True, type=click.FloatRange(0, 10_000),
+              help="Keep ways within this many metres of the zone, so walks may leave it and come back.")
+@click.option("--skip-invalid", is_flag=True, help="Store the ways that pass and report the others.")
+@data_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_streets_command(zone_id, margin, skip_invalid, data, file):
+    """Import the walkable ways of an OSM-style GeoJSON FILE of lines into a zone's streets layer: the network
+    walking catchments follow (Community Payback).
+
+    Motorways, trunk roads without a pavement, foot=no and private ways are left out. Importing the same file again
+    adds nothing. See docs/community-payback.md.
+    """
+    from mapper.importers.streets import import_streets
+
+    resources = open_resources(data)
+    report = import_streets(file, zone_id, schema=resources.schema, zones=resources.zones(), store=resources.store,
+                            margin_m=margin, skip_invalid=skip_invalid)
+    for note in report.notes():
+        click.echo(terminal_safe(note), err=True)
+    for number, message in report.refusals[:MAX_LISTED]:
+        click.echo(f"{file}: feature {number}: {terminal_safe(message)}", err=True)
+    if len(report.refusals) > MAX_LISTED:
+        click.echo(f"... and {len(report.refusals) - MAX_LISTED} more refused.", err=True)
+    click.echo(report.summary())
+    if report.stored_nothing:
+        click.echo("Fix them, or use --skip-invalid to store the others.", err=True)
+        raise click.exceptions.Exit(1)
+
+
+@main.command("catchments")
+@click.option("--zone", "zone_id", required=True, help="Zone id, e.g. bell-foundry.")
+@click.option("--minutes", type=float, help="Walking time (default 10).")
+@click.option("--speed", type=float, help="Walking speed in km/h (default 4.8).")
+@click.option("--detour", type=float, help="Circles only: straight line x detour = walk (default 1.3).")
+@click.option("--buffer", type=float, help="Street network only: metres either side of reachable streets (default 50).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file; its extension picks the format: .geojson, .gpkg, .shp.zip (or .zip), .csv or .kml.")
+@click.option("--crs", default="4326", show_default=True, type=click.Choice(["4326", "27700"]),
+              help="Coordinates of the output (GeoJSON and KML are always 4326).")
+@data_option
+def catchments_command(zone_id, minutes, speed, detour, buffer, output, crs, data):
+    """Write a zone's welfare-facility catchments (Community Payback): the area within a walk of each published
+    welfare facility, cut into parts by the facilities serving them. Along the zone's streets when imported
+    (mapper import-streets), else circles."""
+    from mapper.analysis.catchments import Settings, catchment_collection, catchment_parts, catchments, zone_inputs
+
+    settings = Settings.parse({"minutes": minutes, "speed_kmh": speed, "detour": detour, "network_buffer_m": buffer})
+    output_format = checked_output(output, crs)
+    resources = open_resources(data)
+    zone = resources.zones().get(zone_id)
+    facilities, network = zone_inputs(resources.store, zone.id)
+    if not facilities:
+        click.echo(f"{zone.id} has no published welfare facilities: import them with mapper import-assets "
+                   "(category welfare-facility, or --welfare).", err=True)
+    collection = catchment_collection(catchment_parts(catchments(facilities, settings, network)), settings)
+    write_output(collection, output_format, output, crs)
+    how = (f"circles of {settings.radius_m:.0f} m: {settings.minutes:g} min at {settings.speed_kmh:g} km/h, detour "
+           f"{settings.detour:g}" if network is None else f"along {network.total_m / 1000:,.1f} km of streets: "
+           f"{settings.minutes:g} min at {settings.speed_kmh:g} km/h, {settings.network_buffer_m:g} m either side")
+    facilities_text = f"{len(facilities)} welfare {'facility' if len(facilities) == 1 else 'facilities'}"
+    click.echo(f"Wrote {plural(len(collection['features']), 'catchment part')} of {facilities_text} ({how}) to "
+               f"{output}.")
+
+
 # -- check ---------------------------------------------------------------------------------------------------------
 
 
@@ -248,7 +351,8 @@ def feature_problems(feature, layer, zone):
     if zone is not None:
         if properties.get("zone") != zone.id:
             found.append(f"the feature says zone {properties.get('zone')!r} but is stored in {zone.id!r}")
-        found += placement_problems(feature["geometry"], zone)
+        if not layer.beyond_zone:
+            found += placement_problems(feature["geometry"], zone)
     return found
 
 
@@ -307,7 +411,6 @@ def demo(data, force):
 # -- moderate ------------------------------------------------------------------------------------------------------
 
 MODERATED_LAYER = "assets"
-APPROVED, REJECTED = "published", "rejected"
 SHORT_TEXT = 160  # characters of a description shown in `moderate list`
 
 
@@ -382,12 +485,12 @@ def list_pending(zone_id, data):
 @data_option
 def approve(identifier, zone_id, data):
     """Publish the pending asset ID (its id or its reference): it goes on the map and into every download."""
-    from mapper.lifecycle import change_status, find_feature
+    from mapper.lifecycle import find_feature
+    from mapper.moderation import approve as approve_feature
 
     resources, layer, zone_ids = moderated(data, zone_id)
     zone, feature = find_feature(resources.store, layer, zone_ids, identifier)
-    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], APPROVED, by="cli",
-                            allowed_from=(layer.initial_status,))
+    changed = approve_feature(resources.store, layer, zone, feature["properties"]["id"], by="cli")
     click.echo(f"Published {describe(changed, zone)}.")
 
 
@@ -398,19 +501,85 @@ def approve(identifier, zone_id, data):
 @data_option
 def reject(identifier, reason, zone_id, data):
     """Reject the asset ID (pending, or published and now withdrawn): it never appears in a public answer."""
-    from mapper.lifecycle import change_status, find_feature
+    from mapper.lifecycle import find_feature
+    from mapper.moderation import reject as reject_feature
 
     resources, layer, zone_ids = moderated(data, zone_id)
     zone, feature = find_feature(resources.store, layer, zone_ids, identifier)
-    note = " ".join(reason.split()) if reason and reason.strip() else None
-    changed = change_status(resources.store, layer, zone, feature["properties"]["id"], REJECTED, by="cli",
-                            internal_note=note, allowed_from=[status for status in layer.statuses if status != REJECTED])
+    changed = reject_feature(resources.store, layer, zone, feature["properties"]["id"], by="cli", reason=reason)
     click.echo(f"Rejected {describe(changed, zone)}.")
+
+
+@moderate.command("edit", short_help="Correct an asset's public details.")
+@click.argument("identifier", metavar="ID")
+@click.option("--set", "assignments", multiple=True, metavar="PROPERTY=VALUE",
+              help="A corrected value (blank: none; yes/no for toilets, water, ...); repeatable.")
+@click.option("--approve", "and_approve", is_flag=True, help="Publish it as well (it must be pending).")
+@click.option("--reason", help="Why, for the other moderators (private).")
+@zone_option
+@data_option
+def edit_asset(identifier, assignments, and_approve, reason, zone_id, data):
+    """Correct the asset ID with the checks of any contribution. The old values are kept privately; the public
+    history says a moderator corrected it. Example: mapper moderate edit NP-7K3QX --set name="Parks Pantry"."""
+    from mapper.lifecycle import find_feature
+    from mapper.moderation import edit, values_from_text
+
+    texts = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise Refused(f"--set {assignment[:60]!r}: write PROPERTY=VALUE, for example name=\"Parks Pantry\".")
+        texts[name.strip()] = value
+    resources, layer, zone_ids = moderated(data, zone_id)
+    zone, feature = find_feature(resources.store, layer, zone_ids, identifier)
+    changed = edit(resources.store, layer, zone, feature["properties"]["id"], values_from_text(layer, texts),
+                   by="cli", reason=reason, approve=and_approve)
+    click.echo(f"{'Corrected and published' if and_approve else 'Corrected'} {describe(changed, zone)}.")
+
+
+@moderate.command("hide", short_help="Hide abusive text from any report or asset.")
+@click.argument("identifier", metavar="REF")
+@click.option("--field", "fields", multiple=True, required=True,
+              help="The text to hide (description, name, location_text, ...); repeatable.")
+@click.option("--reason", required=True, help="Why, for the other moderators (private).")
+@zone_option
+@data_option
+def hide_text(identifier, fields, reason, zone_id, data):
+    """Replace text of the report or asset REF (a ref or id, lights or assets) with "[Removed by a moderator]"
+    everywhere public. The original is kept privately, with who, when and why; `moderate restore` puts it back."""
+    from mapper.moderation import find_report, hide
+
+    resources, _, zone_ids = moderated(data, zone_id)
+    zone, layer, feature = find_report(resources.store, resources.schema, zone_ids, identifier)
+    changed = hide(resources.store, layer, zone, feature["properties"]["id"], list(fields), by="cli", reason=reason)
+    click.echo(f"Hid {', '.join(dict.fromkeys(fields))} of {describe_report(changed, layer, zone)}.")
+
+
+@moderate.command("restore", short_help="Put back text a moderator hid.")
+@click.argument("identifier", metavar="REF")
+@click.option("--field", "fields", multiple=True, help="The text to put back (default: all hidden); repeatable.")
+@click.option("--reason", help="Why, for the other moderators (private).")
+@zone_option
+@data_option
+def restore_text(identifier, fields, reason, zone_id, data):
+    """Put back the hidden text of the report or asset REF."""
+    from mapper.moderation import find_report, restore
+
+    resources, _, zone_ids = moderated(data, zone_id)
+    zone, layer, feature = find_report(resources.store, resources.schema, zone_ids, identifier)
+    changed = restore(resources.store, layer, zone, feature["properties"]["id"], list(fields) or None, by="cli",
+                      reason=reason)
+    click.echo(f"Restored the hidden text of {describe_report(changed, layer, zone)}.")
 
 
 def describe(feature, zone):
     properties = feature["properties"]
     return f"{terminal_safe(properties.get('name'), 60)!s} ({zone}/{properties['id']})"
+
+
+def describe_report(feature, layer, zone):
+    properties = feature["properties"]
+    return f"{layer.name} {properties.get('ref') or properties['id']} ({zone}/{properties['id']})"
 
 
 # -- zones ---------------------------------------------------------------------------------------------------------
@@ -697,9 +866,11 @@ def accounts_for(data):
                    "staff plan Community Payback sites in --zones; an admin sees every zone.")
 @click.option("--zones", "zone_ids", default="", help="Comma-separated zone ids (officers, steering, probation).")
 @click.option("--password", help="The password (default: asked for, without echo).")
-@click.option("--no-password", is_flag=True, help="No sign-in: the account uses API tokens only.")
+@click.option("--no-password", is_flag=True, help="No sign-in: the account uses API tokens only (or, with --email, "
+                                                     "chooses its own password through 'Forgot your password?').")
+@click.option("--email", help="Where password reset links are sent.")
 @data_option
-def add_user(name, role, zone_ids, password, no_password, data):
+def add_user(name, role, zone_ids, password, no_password, email, data):
     """Create an account NAME."""
     resources, accounts = accounts_for(data)
     zones = [zone.strip() for zone in zone_ids.split(",") if zone.strip()]
@@ -710,26 +881,123 @@ def add_user(name, role, zone_ids, password, no_password, data):
         raise Refused("An admin sees every zone; leave out --zones.")
     if password is None and not no_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    account = accounts.add(name, role, zones, password)
+    account = accounts.add(name, role, zones, password, email=email)
     where = ", ".join(account.zones) if account.zones else "every zone"
     click.echo(f"Added {account.role} {account.name} ({where}).")
 
 
 @users.command("token")
 @click.argument("name")
+@click.option("--label", help="What the token is for, e.g. 'Confirm works system' (shown in token lists).")
 @data_option
-def user_token(name, data):
+def user_token(name, label, data):
     """Print a new API token for NAME (shown once; only its SHA-256 is kept)."""
+    from mapper.accounts import token_id
+
     _, accounts = accounts_for(data)
-    click.echo(accounts.new_token(name))
-    click.echo("Send it as 'Authorization: Bearer <token>'. It is not shown again.", err=True)
+    token = accounts.new_token(name, label)
+    click.echo(token)
+    click.echo(f"Send it as 'Authorization: Bearer <token>'. It is not shown again. Its id is {token_id(token)} "
+               f"(mapper users tokens {name}).", err=True)
+
+
+@users.command("tokens")
+@click.argument("name")
+@data_option
+def list_tokens(name, data):
+    """List NAME's API tokens: id, created, last used (to the hour) and label."""
+    _, accounts = accounts_for(data)
+    account = accounts.get(name)
+    if account is None:
+        raise Refused(f"No account named {name!r}.")
+    for token in account.token_list:
+        click.echo(f"{token.id}  {token.created}  {token.last_used or 'never used'}  {terminal_safe(token.label)}")
+
+
+@users.command("revoke-token")
+@click.argument("name")
+@click.argument("token_id", metavar="TOKEN_ID", required=False)
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every token of NAME.")
+@data_option
+def revoke_token(name, token_id, revoke_all, data):
+    """Revoke NAME's API token TOKEN_ID (see `mapper users tokens NAME`), or --all; it stops working at once."""
+    _, accounts = accounts_for(data)
+    if revoke_all == bool(token_id):
+        raise Refused("Give either a TOKEN_ID or --all.")
+    if revoke_all:
+        click.echo(f"Revoked {plural(accounts.revoke_all_tokens(name), 'token')} of {name}.")
+    else:
+        accounts.revoke_token(name, token_id)
+        click.echo(f"Revoked token {token_id.strip().lower()} of {name}.")
+
+
+@users.command("password")
+@click.argument("name")
+@data_option
+def set_password(name, data):
+    """Set NAME's password (asked for, without echo); its sessions and reset links stop working."""
+    _, accounts = accounts_for(data)
+    if accounts.get(name) is None:
+        raise Refused(f"No account named {name!r}.")
+    accounts.set_password(name, click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True))
+    click.echo(f"Changed the password of {name}; its sessions have been signed out.")
+
+
+@users.command("email")
+@click.argument("name")
+@click.argument("address", required=False)
+@click.option("--remove", is_flag=True, help="Remove the address: reset links can then only come from an admin.")
+@data_option
+def set_email(name, address, remove, data):
+    """Set the ADDRESS that NAME's password reset links are sent to."""
+    _, accounts = accounts_for(data)
+    if remove == bool(address):
+        raise Refused("Give either an ADDRESS or --remove.")
+    account = accounts.set_email(name, None if remove else address)
+    click.echo(f"{name}: reset links go to {account.email}." if account.email else f"{name}: no email address.")
+
+
+@users.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_option
+def delete_user(name, yes, data):
+    """Delete NAME: its sessions and API tokens stop working at once. Histories keep the name, which stays taken."""
+    _, accounts = accounts_for(data)
+    account = accounts.get(name)
+    if account is None:
+        raise Refused(f"No account named {name!r}.")
+    if not yes:
+        click.confirm(f"Delete the {account.role} account {name} and its {plural(len(account.tokens), 'API token')}?",
+                      abort=True, err=True)
+    accounts.delete(name)
+    click.echo(f"Deleted {name}.")
+
+
+@users.command("reset-link")
+@click.argument("name")
+@click.option("--base-url", help="The site's address (default: $MAPPER_PUBLIC_URL).")
+@data_option
+def reset_link(name, base_url, data):
+    """Print a single-use password reset link for NAME, valid for an hour, to hand on privately (or to invite a new
+    account made with --no-password to choose its password)."""
+    from mapper.web.auth import reset_link as link
+
+    resources, accounts = accounts_for(data)
+    base_url = base_url or resources.config.get("PUBLIC_URL")
+    if not base_url or not base_url.startswith(("https://", "http://")):
+        raise Refused("Give --base-url https://... or set MAPPER_PUBLIC_URL: the link must name the site.")
+    if accounts.get(name) is None:
+        raise Refused(f"No account named {name!r}.")
+    click.echo(link(base_url, accounts.new_reset(name)))
+    click.echo(f"It works once, for an hour. Give it to {name} only.", err=True)
 
 
 @users.command("list")
 @data_option
 def list_users(data):
-    """List accounts: name, role, zones and how many tokens each has."""
+    """List accounts: name, role, zones, how many tokens each has and its email."""
     _, accounts = accounts_for(data)
     for account in accounts.all():
         click.echo(f"{account.name}  {account.role}  {','.join(account.zones) or '*'}  "
-                   f"{plural(len(account.tokens), 'token')}")
+                   f"{plural(len(account.tokens), 'token')}" + (f"  {account.email}" if account.email else ""))

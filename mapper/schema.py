@@ -14,6 +14,11 @@ PROPERTY_TYPES = {"category", "text", "url", "phone", "email", "boolean", "integ
 SERVER_PROPERTIES = ("id", "ref", "status", "zone", "created", "updated", "confirmations", "photo",
                      "location_approximate", "history", "priority", "duplicate_of")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# What a layer's features may be. A layer that takes several (a Community Payback site is a point or an area) has
+# them joined by "|" in Layer.geometry, so that code asking `layer.geometry == "Point"` (hotspots count points) still
+# means a layer of points only.
+GEOMETRIES = ("Point", "MultiLineString", "Polygon")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,20 @@ class Layer:
     open_statuses: tuple = ()  # statuses that still need action; duplicate checks offer only these
     status_labels: dict = field(default_factory=dict)
     on_map: bool = True  # drawn as points on the public zone map
+    beyond_zone: bool = False  # features may lie outside the zone (a street network reaches past its boundary)
+    public_submissions: bool = False  # anyone may add features through the public API and confirm them
+    status_colours: dict = field(default_factory=dict)  # status -> "#rrggbb" (the officers' repair map and list)
 
     def status_label(self, status):
         return self.status_labels.get(status, status)
+
+    @property
+    def geometries(self):
+        """The GeoJSON geometry types the layer takes: ``("Point",)``, ``("Point", "Polygon")``..."""
+        return tuple(self.geometry.split("|"))
+
+    def status_colour(self, status):
+        return self.status_colours.get(status, "#636363")
 
     def category(self, category_id):
         for category in self.categories:
@@ -125,6 +141,11 @@ def _layer(name, spec, path):
     for category in categories:
         if not SLUG.match(category.id):
             raise ValueError(f"{path}: layer {name!r} category id {category.id!r} is not a slug")
+    kinds = spec.get("geometry", "Point")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    if not kinds or any(kind not in GEOMETRIES for kind in kinds):
+        raise ValueError(f"{path}: layer {name!r} geometry {spec.get('geometry')!r} must be one of {GEOMETRIES} or a "
+                         "list of them")
     statuses = tuple(spec.get("statuses", ["open"]))
     initial = spec.get("initial_status", statuses[0])
     if initial not in statuses:
@@ -133,16 +154,24 @@ def _layer(name, spec, path):
         unknown = set(spec.get(key, ())) - set(statuses)
         if unknown:
             raise ValueError(f"{path}: layer {name!r} {key} has unknown statuses {sorted(unknown)}")
+    colours = dict(spec.get("status_colours", {}))
+    for status, colour in colours.items():
+        if status not in statuses or not (isinstance(colour, str) and COLOUR.match(colour)):
+            raise ValueError(f"{path}: layer {name!r} status_colours {status!r} = {colour!r} must be one of its "
+                             "statuses and a #rrggbb colour")
     return Layer(
         name=name,
         title=spec.get("title", name),
-        geometry=spec.get("geometry", "Point"),
+        geometry="|".join(dict.fromkeys(kinds)),
         initial_status=initial,
         statuses=statuses,
         public_statuses=tuple(spec.get("public_statuses", statuses)),
         open_statuses=tuple(spec.get("open_statuses", statuses)),
         status_labels=dict(spec.get("status_labels", {})),
+        status_colours=colours,
         on_map=bool(spec.get("map", spec.get("geometry", "Point") == "Point")),
+        beyond_zone=bool(spec.get("beyond_zone", False)),
+        public_submissions=bool(spec.get("public_submissions", False)),
         properties=properties,
         categories=categories,
     )

@@ -37,11 +37,16 @@ class Submission:
 
     @property
     def lon(self):
-        return self.geometry.x
+        return self._anchor.x
 
     @property
     def lat(self):
-        return self.geometry.y
+        return self._anchor.y
+
+    @property
+    def _anchor(self):
+        # A point is itself; an area (a Community Payback site) is placed by a point inside it.
+        return self.geometry if self.geometry.geom_type == "Point" else self.geometry.representative_point()
 
 
 def quote(value, limit=60):
@@ -138,12 +143,81 @@ MAX_VERTICES = 200_000  # a night's audit walk logged every second is ~20,000
 
 
 def validate_geometry(geometry, kind):
-    """The geometry a layer takes (``Point`` or ``MultiLineString``), as Shapely, or a ValidationError."""
+    """The geometry a layer takes (``Point``, ``MultiLineString``, ``Polygon``, or several joined by ``|`` as in
+    :attr:`mapper.schema.Layer.geometry`), as Shapely, or a ValidationError."""
+    kinds = kind.split("|")
+    if len(kinds) > 1:
+        if not isinstance(geometry, dict):
+            raise ValidationError(f"The Feature needs a geometry object: a {' or a '.join(kinds)}.", field="geometry")
+        given = geometry.get("type")
+        taken = [k for k in kinds if given == k or (k == "MultiLineString" and given == "LineString")]
+        if not taken:
+            raise ValidationError(f"The geometry must be a {' or a '.join(kinds)}, not {quote(given)}.",
+                                  field="geometry")
+        kind = taken[0]
     if kind == "Point":
         return validate_point(geometry)
     if kind == "MultiLineString":
         return validate_lines(geometry)
+    if kind == "Polygon":
+        return validate_polygon(geometry)
     raise ValidationError(f"Layers of {kind} geometries cannot take submissions.", field="geometry")
+
+
+MAX_POLYGON_VERTICES = 10_000  # a site traced round a park has hundreds; more is a mistake or an attack
+
+
+def validate_polygon(geometry):
+    """A GeoJSON Polygon as a valid Shapely Polygon with its outer ring anticlockwise (RFC 7946's right-hand rule).
+
+    Every ring must be closed and have at least four positions, each a finite in-range [lon, lat] (rounded to ~1 cm),
+    at most :data:`MAX_POLYGON_VERTICES` in all. A ring that crosses itself or a hole that pokes out is repaired with
+    ``shapely.make_valid`` when that still gives one area; otherwise (a bow tie falls into two) the error says so.
+
+    >>> square = {"type": "Polygon", "coordinates": [[[-1.2, 52.77], [-1.2, 52.771], [-1.199, 52.771],
+    ...                                               [-1.199, 52.77], [-1.2, 52.77]]]}
+    >>> validate_polygon(square).exterior.is_ccw
+    True
+    """
+    import shapely
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    if not isinstance(geometry, dict):
+        raise ValidationError("The Feature needs a geometry object.", field="geometry")
+    if geometry.get("type") != "Polygon":
+        raise ValidationError(f"The geometry must be a Polygon, not {quote(geometry.get('type'))}.", field="geometry")
+    rings = geometry.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        raise ValidationError("A Polygon needs coordinates: a list of rings, the outer ring first.", field="geometry")
+    clean, vertices = [], 0
+    for number, ring in enumerate(rings, 1):
+        if not isinstance(ring, list) or len(ring) < 4:
+            raise ValidationError(f"Ring {number} of the Polygon needs at least four positions (a triangle and its "
+                                  "first position again).", field="geometry")
+        vertices += len(ring)
+        if vertices > MAX_POLYGON_VERTICES:
+            raise ValidationError(f"A Polygon may have at most {MAX_POLYGON_VERTICES:,} positions.", field="geometry")
+        positions = [_position(position)[:2] for position in ring]
+        if positions[0] != positions[-1]:
+            raise ValidationError(f"Ring {number} of the Polygon is not closed: its last position must repeat its "
+                                  f"first, {list(positions[0])}.", field="geometry")
+        clean.append(positions)
+    polygon = Polygon(clean[0], clean[1:])
+    if not polygon.is_valid:
+        reason = shapely.is_valid_reason(polygon)
+        repaired = shapely.make_valid(polygon)
+        parts = [part for part in getattr(repaired, "geoms", [repaired]) if part.geom_type == "Polygon" and part.area]
+        if not parts:  # all its corners on one line
+            raise ValidationError("The Polygon encloses no area; give at least three distinct corners.",
+                                  field="geometry")
+        if len(parts) != 1:
+            raise ValidationError(f"The Polygon is not a single valid area ({reason}); draw its outline again without "
+                                  "crossing edges.", field="geometry")
+        polygon = parts[0]
+    if polygon.is_empty or polygon.area == 0:
+        raise ValidationError("The Polygon encloses no area; give at least three distinct corners.", field="geometry")
+    return orient(polygon, sign=1.0)
 
 
 def validate_lines(geometry):

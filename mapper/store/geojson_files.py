@@ -550,6 +550,8 @@ class LayerFile:
         ``private`` is a list that ``change`` may fill with sidecar records; they are written, under the same lock,
         before the layer is replaced.
         """
+        if not self.path.exists():  # (nor its directory, where the lock file would go)
+            raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")
         with locked(self.lock_path, exclusive=True) as lock_fd:
             if not self.path.exists():
                 raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")

@@ -13,7 +13,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from mapper import intake
-from mapper.errors import MalformedInput, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from mapper.errors import MalformedInput, MapperError, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from mapper.export import get_format
 from mapper.crs import from_british_national_grid, to_british_national_grid
 from mapper.validate import format_datetime, parse_datetime, parse_json, validate_client_id
@@ -70,15 +70,26 @@ def layers():
 @bp.post("/zones/<zone_id>/<layer_name>")
 def create_in_zone(zone_id, layer_name):
     get_zones().get(zone_id)
-    get_schema().layer(layer_name)
+    open_to_the_public(layer_name)
     return created(intake.submit(read_json(), layer_name, zone_id=zone_id, **services()))
 
 
 @bp.post("/reports")
 def create_report():
     layer_name = request.args.get("layer", "lights")
-    get_schema().layer(layer_name)
+    open_to_the_public(layer_name)
     return created(intake.submit(read_json(), layer_name, **services()))
+
+
+def open_to_the_public(layer_name):
+    """The layer, if anyone may add to it (``public_submissions`` in data/layers.toml); else a 403. Crime records,
+    lamp columns, streets, walks and Community Payback sites come from staff imports and their own routes."""
+    layer = get_schema().layer(layer_name)
+    if not layer.public_submissions:
+        raise MapperError(f"The {layer.name!r} layer is not open to public submissions. Layers that are: "
+                          f"{', '.join(layer.name for layer in get_schema() if layer.public_submissions)}.", field="layer", code="forbidden",
+                          status=403)
+    return layer
 
 
 @bp.get("/zones/<zone_id>/<layer_name>.<extension>")
@@ -177,6 +188,7 @@ def columns_near(zone_id):
 @bp.post("/zones/<zone_id>/<layer_name>/<feature_id>/confirm")
 def confirm(zone_id, layer_name, feature_id):
     """Another resident confirms an open report instead of adding a duplicate pin (once per device)."""
+    open_to_the_public(layer_name)
     body = read_json()
     client_id = validate_client_id(body.get("client_id") if isinstance(body, dict) else None)
     feature = intake.confirm(zone_id, layer_name, feature_id, client_id, schema=get_schema(), zones=get_zones(),

@@ -79,6 +79,9 @@ def init_app(app):
     app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config)
     manager.unauthorized_handler(lambda: (_ for _ in ()).throw(NotSignedIn("Sign in to do this.")))
     limiter.init_app(app)
+    # The account forms check their CSRF token themselves, after the sign-in check (401 first, as everywhere).
+    for view in (change_password, end_other_sessions, revoke_token):
+        app.extensions["csrf"].exempt(view)
     app.context_processor(lambda: {"min_password": MIN_PASSWORD})
 
     @app.errorhandler(NotSignedIn)
@@ -303,10 +306,13 @@ def private_page(body, status=200):
 # -- your account --------------------------------------------------------------------------------------------------
 
 
-def signed_in_account():
-    """The account of this browser's session (a page for people: bearer tokens do not manage accounts)."""
+def signed_in_account(form=False):
+    """The account of this browser's session (a page for people: bearer tokens do not manage accounts). With
+    ``form``, the posted form's CSRF token is checked next: a stranger hears 401 before anything about the form."""
     if request.headers.get("Authorization") or not current_user.is_authenticated:
         raise NotSignedIn(_("Sign in to see your account."))
+    if form:
+        current_app.extensions["csrf"].protect()
     return current_user
 
 
@@ -329,7 +335,7 @@ def account():
                error_message="Too many wrong passwords. Wait a minute and try again.")
 def change_password():
     """Change the password (the current one is needed); the other sessions end, this one goes on."""
-    account = signed_in_account()
+    account = signed_in_account(form=True)
     if get_accounts().authenticate(account.name, request.form.get("current_password", "")) is None:
         return account_page(account, _("Your current password is not right."), 403)
     try:
@@ -343,7 +349,7 @@ def change_password():
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
 def end_other_sessions():
-    updated = get_accounts().end_sessions(signed_in_account().name)
+    updated = get_accounts().end_sessions(signed_in_account(form=True).name)
     login_user(updated)
     flash(_("Your other sessions have been signed out."))
     return redirect(url_for("auth.account"), code=303)
@@ -352,7 +358,7 @@ def end_other_sessions():
 @bp.route("/account/tokens/<token_id>/revoke", methods=["POST"])
 def revoke_token(token_id):
     """Revoke one of your API tokens: the next request that sends it gets a 401."""
-    get_accounts().revoke_token(signed_in_account().name, token_id)
+    get_accounts().revoke_token(signed_in_account(form=True).name, token_id)
     flash(_("The API token %(id)s has been revoked.", id=token_id))
     return redirect(url_for("auth.account"), code=303)
 

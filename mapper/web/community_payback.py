@@ -57,15 +57,6 @@ def protect_session_writes():
         current_app.extensions["csrf"].protect()
 
 
-@bp.before_app_request
-def no_public_sites():
-    """``POST /api/reports?layer=cp-sites`` (the public API, which finds the zone from the point) would let anyone
-    add a site with a check of their own making: sites come in only through this blueprint's staff routes."""
-    if request.endpoint == "api.create_report" and request.args.get("layer") == LAYER:
-        raise MapperError(f"Community Payback sites are added by staff: POST /api/zones/<zone>/{LAYER} with a token.",
-                          field="layer", code="forbidden", status=403)
-
-
 # -- what the analysis needs from the store ------------------------------------------------------------------------
 
 

@@ -133,3 +133,13 @@ def test_the_command_reports_and_exits_like_the_other_imports(tmp_path):
     assert mapper("--zone", "bell-foundry", not_json).exit_code == 2
     stored_file = json.loads((tmp_path / "data" / "bell-foundry" / "streets.geojson").read_text(encoding="utf-8"))
     assert len(stored_file["features"]) == 8
+
+
+def test_mapper_check_accepts_ways_kept_by_the_margin_outside_the_zone(tmp_path):
+    data = str(tmp_path / "data")
+    imported = CliRunner().invoke(main, ["import-streets", "--zone", "bell-foundry", "--skip-invalid", str(WAYS),
+                                         "--data", data], catch_exceptions=False)
+    assert imported.exit_code == 0, imported.output
+    checked = CliRunner().invoke(main, ["check", "--data", data], catch_exceptions=False)
+    assert checked.exit_code == 0, checked.output
+    assert "bell-foundry/streets: 8" in checked.output

@@ -278,3 +278,9 @@ def test_unique_leaves_out_rows_already_stored_or_repeated_in_the_batch(store, r
     assert store.append(ZONE, "lights", [submission(6, source_key="a")], unique="source_key") == []
     keys = [f["properties"].get("source_key") for f in json.loads(layer_path(root).read_text())["features"]]
     assert keys == ["a", "b", "c", None]
+
+
+def test_updating_a_layer_that_was_never_written_is_feature_not_found(store, root):
+    with pytest.raises(FeatureNotFound):
+        store.update("new-parks", "lights", "no-such-id", lambda properties: properties)
+    assert not root.exists()

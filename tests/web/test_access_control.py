@@ -18,6 +18,7 @@ EMAIL, PHONE = "private.person@example.org", "07700 900123"
 STAFF = ("officer", "admin")  # may change repairs, see private fields, upload police data
 WALKERS = ("officer", "admin", "steering")  # may bring in audit walks
 EVERYONE = ("officer", "admin", "steering", "probation")
+CP_WRITERS = ("officer", "admin", "probation")  # plan Community Payback sites; steering-group members only look
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,39 @@ STAFF_ROUTES = {
     "repairs.repairs_page": ("GET", "/zones/{zone}/repairs", {}, STAFF),
     "repairs.change": ("POST", "/zones/{zone}/repairs/change", {"data": {"id": "{id}", "priority": "short"}}, STAFF),
     "repairs.worklist_export": ("GET", "/zones/{zone}/repairs/worklist.csv", {}, STAFF),
+    "repairs.map_json": ("GET", "/zones/{zone}/repairs/map.json", {}, STAFF),
+    "repairs.detail_json": ("GET", "/zones/{zone}/repairs/{id}.json", {}, STAFF),
+    "moderation.moderation_page": ("GET", "/zones/{zone}/moderation", {}, STAFF),
+    "moderation.act": ("POST", "/zones/{zone}/moderation/approve", {"data": {"id": "{id}"}}, STAFF),
+    "moderation.pending_json": ("GET", "/api/zones/{zone}/moderation", {}, STAFF),
+    "moderation.moderate_json": ("POST", "/api/zones/{zone}/lights/{id}/moderation", {"json": {"action": "nothing"}},
+                                 STAFF),
+    "community_payback.planning_page": ("GET", "/zones/{zone}/community-payback", {}, EVERYONE),
+    "community_payback.planning_data": ("GET", "/zones/{zone}/community-payback.json", {}, EVERYONE),
+    "community_payback.catchments_download": ("GET", "/zones/{zone}/community-payback/catchments.geojson", {},
+                                              EVERYONE),
+    "community_payback.cp_check": ("POST", "/api/zones/{zone}/cp-check",
+                                   {"json": {"geometry": {"type": "Point", "coordinates": [0, 0]}}}, EVERYONE),
+    "community_payback.list_sites": ("GET", "/api/zones/{zone}/cp-sites", {}, EVERYONE),
+    "community_payback.export_sites": ("GET", "/api/zones/{zone}/cp-sites.csv", {}, EVERYONE),
+    "community_payback.get_site": ("GET", "/api/zones/{zone}/cp-sites/{id}", {}, EVERYONE),
+    "community_payback.create_site": ("POST", "/api/zones/{zone}/cp-sites", {"json": {}}, CP_WRITERS),
+    "community_payback.change_site": ("PATCH", "/api/zones/{zone}/cp-sites/{id}", {"json": {"status": "active"}},
+                                      CP_WRITERS),
+    "community_payback.recheck_site": ("POST", "/api/zones/{zone}/cp-sites/{id}/check", {}, CP_WRITERS),
+    "community_payback.recheck_all": ("POST", "/api/zones/{zone}/cp-sites/check", {}, CP_WRITERS),
+    "community_payback.add_from_page": ("POST", "/zones/{zone}/community-payback/sites", {"data": {"report": "{id}"}},
+                                        CP_WRITERS),
+    "community_payback.change_from_page": ("POST", "/zones/{zone}/community-payback/sites/{id}",
+                                           {"data": {"check": "1"}}, CP_WRITERS),
+}
+
+# Any signed-in account, whatever its role and zones: its own account page. endpoint -> (method, url, options)
+ACCOUNT_ROUTES = {
+    "auth.account": ("GET", "/account", {}),
+    "auth.change_password": ("POST", "/account/password", {"data": {}}),
+    "auth.end_other_sessions": ("POST", "/account/sessions/end-others", {"data": {}}),
+    "auth.revoke_token": ("POST", "/account/tokens/nosuchid/revoke", {"data": {}}),
 }
 
 # endpoint -> (method, url, request keyword arguments)
@@ -65,6 +99,7 @@ PUBLIC_ROUTES = {
     "api.layer_download": ("GET", "/api/zones/{zone}/lights.csv", {}),
     "api.feature": ("GET", "/api/zones/{zone}/lights/{id}", {}),
     "api.nearest_column": ("GET", "/api/zones/{zone}/columns/nearest?lon={lon}&lat={lat}", {}),
+    "api.columns_near": ("GET", "/api/zones/{zone}/columns/near?lon={lon}&lat={lat}", {}),
     "api.create_report": ("POST", "/api/reports", {"json": "light"}),
     "api.create_in_zone": ("POST", "/api/zones/{zone}/lights", {"json": "light"}),
     "api.confirm": ("POST", "/api/zones/{zone}/lights/{id}/confirm", {"json": {"client_id": "a" * 32}}),
@@ -86,6 +121,9 @@ PUBLIC_ROUTES = {
     "report.photo": ("GET", "/photos/{zone}/none.jpg", {}),
     "auth.login": ("GET", "/login", {}),
     "auth.logout": ("GET", "/logout", {}),
+    "auth.forgot_password": ("GET", "/password-reset", {}),
+    "auth.reset_requested": ("GET", "/password-reset/sent", {}),
+    "auth.reset_password": ("GET", "/password-reset/not-a-real-token", {}),
     "vendor.file": ("GET", "/vendor/leaflet/dist/leaflet.js", {}),
     "static": ("GET", "/static/css/site.css", {}),
 }
@@ -107,10 +145,11 @@ def call(client, world, method, url, options, zone=ZONE, token=None, accept="app
 
 def test_every_route_is_classified(world):
     endpoints = {rule.endpoint for rule in world["app"].url_map.iter_rules()}
-    unlisted = endpoints - set(STAFF_ROUTES) - set(PUBLIC_ROUTES)
+    listed = [set(STAFF_ROUTES), set(ACCOUNT_ROUTES), set(PUBLIC_ROUTES)]
+    unlisted = endpoints - set.union(*listed)
     assert not unlisted, f"say who may call these routes in {__name__}: {sorted(unlisted)}"
-    assert not set(STAFF_ROUTES) & set(PUBLIC_ROUTES)
-    assert not (set(STAFF_ROUTES) | set(PUBLIC_ROUTES)) - endpoints, "routes listed here that the app no longer has"
+    assert sum(map(len, listed)) == len(set.union(*listed)), "a route listed twice"
+    assert not set.union(*listed) - endpoints, "routes listed here that the app no longer has"
 
 
 @pytest.mark.parametrize("endpoint", sorted(STAFF_ROUTES))
@@ -160,3 +199,17 @@ def test_public_route_answers_anyone_without_private_fields(world, endpoint):
     assert answer.status_code not in (401, 403) and answer.status_code < 500, (endpoint, answer.status_code)
     body = answer.get_data(as_text=True) if not answer.is_streamed else ""
     assert EMAIL not in body and PHONE not in body and "Pat Private" not in body
+
+
+@pytest.mark.parametrize("endpoint", sorted(ACCOUNT_ROUTES))
+def test_account_route_needs_a_signed_in_browser(world, endpoint):
+    """An account page acts on the signed-in browser's own account: nobody, a forged token and an API token (the
+    account page takes sessions only, so a leaked token cannot change the password) are all refused."""
+    method, url, options = ACCOUNT_ROUTES[endpoint]
+    client = world["app"].test_client()
+    for token in (None, "mpr_forged-token", world["tokens"]["officer"]):
+        answer = call(client, world, method, url, options, token=token)
+        assert answer.status_code == 401, (endpoint, token, answer.status_code)
+    if method == "GET":
+        browser = call(client, world, method, url, options, accept="text/html")
+        assert browser.status_code == 302 and "/login?next=" in browser.headers["Location"]

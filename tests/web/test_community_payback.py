@@ -394,7 +394,7 @@ def test_nothing_of_the_layer_is_public(client, tokens, facilities, resources, s
     near = client.get(f"/api/nearby?layer=cp-sites&lon={lon}&lat={lat}&radius=200").get_json()
     assert near["features"] == []
     confirm = client.post(f"/api/zones/{ZONE}/cp-sites/{site['id']}/confirm", json={"client_id": "a" * 32})
-    assert confirm.status_code == 409 and "confirmations" not in store.get(ZONE, "cp-sites", site["id"])["properties"]
+    assert confirm.status_code == 403 and "confirmations" not in store.get(ZONE, "cp-sites", site["id"])["properties"]
     public_page = client.get(f"/zones/{ZONE}").get_data(as_text=True) + client.get("/").get_data(as_text=True)
     assert "cp-sites" not in public_page and "Rec ground verge" not in public_page
 
