@@ -223,7 +223,13 @@ def test_demo_populates_every_zone_once(mapper, data_dir):
     for zone in registry:
         lights, assets = stored(data_dir, zone.id, "lights"), stored(data_dir, zone.id, "assets")
         assert {f["properties"]["category"] for f in lights} == set(schema.layer("lights").category_ids)
-        assert assets and all(f["properties"]["category"] == "health" for f in assets)
+        assert {f["properties"]["category"] for f in assets} == {"health", "welfare-facility"}
+        assert all(f["properties"]["status"] == "published" for f in assets)
+        # Community Payback planning has something to plan with: two facilities, one open all hours
+        from mapper.analysis.catchments import welfare_facilities
+
+        facilities = welfare_facilities(assets)
+        assert len(facilities) == 2 and sorted(f.always_open for f in facilities) == [False, True]
         for feature in lights + assets:
             assert registry.zone_for_point(*feature["geometry"]["coordinates"]).id == zone.id
     again = mapper("demo")
@@ -235,7 +241,7 @@ def test_demo_populates_every_zone_once(mapper, data_dir):
 def test_demo_force_adds_again(mapper, data_dir):
     mapper("demo")
     assert mapper("demo", "--force").exit_code == 0
-    assert len(stored(data_dir, "new-parks", "assets")) == 4
+    assert len(stored(data_dir, "new-parks", "assets")) == 8
 
 
 def test_demo_files_carry_their_attribution():

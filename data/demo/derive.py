@@ -34,6 +34,15 @@ REPORTS = {  # lighting category -> what a resident might write
     "dark-spot": "No lighting on the path off {street}; feels unsafe after dark.",
 }
 REPORTS_PER_CATEGORY = 2
+WELFARE = [  # synthetic welfare facilities (issue 7), so that the Community Payback page has something to plan with
+    {"name": "Demo welfare point A (synthetic)", "toilets": True, "water": True, "shelter": True,
+     "opening_hours": "Mo-Fr 08:00-18:00",
+     "description": "Demo welfare facility (synthetic): a community building on {street} offering toilets, drinking "
+                    "water and shelter to Community Payback teams in working hours."},
+    {"name": "Demo welfare point B (synthetic)", "toilets": True, "water": True, "opening_hours": "24/7",
+     "description": "Demo welfare facility (synthetic): public toilets with drinking water on {street}, open all "
+                    "hours; no shelter."},
+]
 
 
 def main():
@@ -47,8 +56,9 @@ def main():
              for f in json.loads(args.zones.read_text(encoding="utf-8"))["features"]}
     practices = gp_practices(args.gp_csv)
     for zone_id, boundary in zones.items():
-        lights = lighting_reports(zone_id, args.ward_extracts / EXTRACTS[zone_id], boundary)
+        lights, spare = lighting_reports(zone_id, args.ward_extracts / EXTRACTS[zone_id], boundary)
         assets = [f for f in practices if shapely.intersects_xy(boundary, *f["geometry"]["coordinates"])]
+        assets += welfare_facilities(zone_id, spare)
         for layer, features in (("lights", lights), ("assets", assets)):
             write(args.out / zone_id / f"{layer}.geojson", layer, features)
             print(f"{zone_id}/{layer}: {len(features)}")
@@ -74,7 +84,8 @@ def gp_practices(path):
 
 
 def lighting_reports(zone_id, extract, boundary):
-    """Synthetic reports at real street positions: police.uk's anonymised "On or near <street>" map points."""
+    """Synthetic reports at real street positions: police.uk's anonymised "On or near <street>" map points. Returns
+    the reports and the busy streets no report was put on, with their positions (for the welfare facilities)."""
     with open(extract, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     counts = collections.Counter(row["Location"] for row in rows if STREET.match(row["Location"]))
@@ -92,6 +103,18 @@ def lighting_reports(zone_id, extract, boundary):
         street = re.sub(r"'S\b", "'s", STREET.match(name).group(1))  # police.uk writes "Queen'S Road"
         text = "Demo report (synthetic). " + REPORTS[category].format(street=street)
         features.append(feature(*positions[name], {"category": category, "description": text}))
+    return features, [(name, positions[name]) for name in busiest if name not in chosen]
+
+
+def welfare_facilities(zone_id, spare):
+    """The synthetic welfare facilities, each on a busy street without a demo report (a fixed draw per zone)."""
+    streets = random.Random(f"{zone_id} welfare").sample(spare, len(WELFARE))
+    features = []
+    for template, (name, position) in zip(WELFARE, streets):
+        street = re.sub(r"'S\b", "'s", STREET.match(name).group(1))
+        properties = {**template, "category": "welfare-facility", "welfare": True,
+                      "description": template["description"].format(street=street), "location_text": street}
+        features.append(feature(*position, properties))
     return features
 
 
