@@ -19,6 +19,7 @@ from flask import (Blueprint, current_app, flash, jsonify, make_response, redire
                    url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -316,9 +317,34 @@ def signed_in_account(form=False):
     return current_user
 
 
+# The pages each role works from, per zone, listed on "Your account": (endpoint, label). Each page checks the role
+# again; this is only the way in.
+WORK_PAGES = {
+    "officer": (("repairs.repairs_page", _l("Lighting repairs")), ("moderation.moderation_page", _l("Moderation")),
+                ("community_payback.planning_page", _l("Community Payback planning")),
+                ("audits.upload_page", _l("Upload an audit walk")), ("analysts.police_upload", _l("Upload police data")),
+                ("analysts.hotspots_page", _l("Hotspots")), ("progress.progress_page", _l("Progress"))),
+    "steering": (("audits.upload_page", _l("Upload an audit walk")),
+                 ("community_payback.planning_page", _l("Community Payback planning")),
+                 ("progress.progress_page", _l("Progress"))),
+    "probation": (("community_payback.planning_page", _l("Community Payback planning")),),
+}
+WORK_PAGES["admin"] = WORK_PAGES["officer"]
+
+
+def work_links(account):
+    """``[(zone, [(url, label), ...]), ...]``: the pages the account works from in each of its zones."""
+    from mapper.web.context import get_zones
+
+    pages = WORK_PAGES.get(account.role, ())
+    return [(zone, [(url_for(endpoint, zone_id=zone.id), label) for endpoint, label in pages])
+            for zone in get_zones() if account.can_see(zone.id)]
+
+
 def account_page(account, error=None, status=200):
-    return private_page(render_template("account.html", account=get_accounts().get(account.name) or account,
-                                        error=error), status)
+    account = get_accounts().get(account.name) or account
+    return private_page(render_template("account.html", account=account, work=work_links(account), error=error),
+                        status)
 
 
 def account_key():

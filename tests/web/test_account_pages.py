@@ -358,3 +358,19 @@ def test_every_page_header_links_a_signed_in_account_to_its_page_and_to_sign_out
     sign_in(client)
     header = client.get("/report").get_data(as_text=True).split("</header>")[0]
     assert 'href="/account"' in header and "Your account (alice)" in header and 'href="/logout"' in header
+
+
+def test_your_account_lists_the_pages_you_work_from_in_your_zones(app, accounts):
+    accounts.add("pat", "probation", ["new-parks"], PASSWORD)
+    client = app.test_client()
+    sign_in(client)  # alice: an officer
+    page = client.get("/account").get_data(as_text=True).split('id="your-work"')[1].split("<h2")[0]
+    assert 'href="/zones/bell-foundry/repairs"' in page and 'href="/zones/bell-foundry/moderation"' in page
+    assert "new-parks" not in page  # not alice's zone
+    for path in ("/zones/bell-foundry/repairs", "/zones/bell-foundry/moderation",
+                 "/zones/bell-foundry/community-payback"):
+        assert client.get(path).status_code == 200
+    probation = app.test_client()
+    sign_in(probation, "pat")
+    page = probation.get("/account").get_data(as_text=True).split('id="your-work"')[1].split("<h2")[0]
+    assert 'href="/zones/new-parks/community-payback"' in page and "/repairs" not in page
