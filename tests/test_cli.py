@@ -172,7 +172,7 @@ def test_check_a_clean_store(mapper):
     assert mapper("demo").exit_code == 0
     result = mapper("check")
     assert result.exit_code == 0, result.output
-    assert "OK: 3 zones, 6 layer files, 48 features." in result.output
+    assert "OK: 3 zones, 6 layer files, 54 features." in result.output
     assert "  new-parks/lights: 14" in result.output
 
 
