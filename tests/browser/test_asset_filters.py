@@ -225,3 +225,14 @@ def test_on_a_360px_phone_the_filters_start_folded_and_have_44px_targets(phone_p
     assert legend.evaluate("box => box.open") is False
     assert page.locator(".leaflet-popup-content h3").inner_text() == "St Mary's Pantry"
     page.screenshot(path=str(tmp_path / "phone-popup.png"))
+
+
+def test_down_arrow_straight_after_typing_reaches_the_matches_of_everything_typed(offline_page, asset_server):
+    page = offline_page
+    open_map(page, asset_server)
+    search_box(page).focus()
+    page.keyboard.type("community centre")
+    page.keyboard.press("ArrowDown")  # before the search delay has run out: no list drawn later steals the focus
+    assert page.evaluate("document.activeElement.textContent") == "Thringstone Community CentreCommunity hub"
+    page.wait_for_timeout(600)  # past the search delay: the focus stays where the keyboard put it
+    assert page.evaluate("document.activeElement.textContent") == "Thringstone Community CentreCommunity hub"

@@ -517,7 +517,13 @@
 
     function later() {
       clearTimeout(timer);
-      timer = setTimeout(apply, SEARCH_DELAY);
+      timer = setTimeout(function () { timer = null; apply(); }, SEARCH_DELAY);
+    }
+
+    function flush() {
+      // A key that acts on the matches (Enter, Down) first lists those of everything typed so far: a list drawn
+      // later would replace the button it focused, and focus would fall back to the page.
+      if (timer !== null) { clearTimeout(timer); timer = null; apply(); }
     }
 
     function buttons() {
@@ -565,12 +571,10 @@
 
     input.addEventListener('input', later);
     input.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === 'ArrowDown') { flush(); }
       var first = buttons()[0];
       if (event.key === 'Enter') {
         event.preventDefault();
-        clearTimeout(timer);
-        apply();
-        first = buttons()[0];
         if (first) { first.click(); }
       } else if (event.key === 'ArrowDown' && first) {
         event.preventDefault();
