@@ -1,50 +1,17 @@
 """Residents' emails, delivered to a real SMTP server (aiosmtpd) on 127.0.0.1 and read back as they arrived."""
 
-import email
-import email.policy
 import logging
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from mapper import config as configuration
 from mapper import create_app, lifecycle, notify
 from mapper.accounts import Accounts
 from tests.helpers import light
+from tests.smtp import free_port, inbox  # noqa: F401  (inbox: a fixture)
 
 ZONE = "bell-foundry"
 PASSWORD = "correct horse battery"
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    @property
-    def messages(self):
-        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 def make_app(data_dir, **settings):

@@ -12,7 +12,7 @@ import pytest
 import mapper.accounts as accounts_module
 from mapper import create_app
 from mapper.accounts import Accounts, utcnow
-from tests.test_notify import Inbox, free_port
+from tests.smtp import inbox  # noqa: F401  (a fixture)
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a much longer new password"
@@ -25,17 +25,6 @@ LINK = re.compile(re.escape(SITE) + r"(/password-reset/[A-Za-z0-9_-]{43})\s")
 def cheap_hashes(monkeypatch):
     """scrypt with a small work factor: still scrypt, still checked, but milliseconds instead of 150 ms a hash."""
     monkeypatch.setattr(accounts_module, "PASSWORD_METHOD", "scrypt:1024:8:1")
-
-
-@pytest.fixture
-def inbox():
-    from aiosmtpd.controller import Controller
-
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 def make_app(data_dir, **settings):
