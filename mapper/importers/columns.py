@@ -106,7 +106,7 @@ def read_inventory(path, id_column=None):
     >>> _ = path.write_text("easting,northing,unit\\n454071,319456,\\n454071,319456,\\n", encoding="utf-8")
     >>> inventory = read_inventory(path)
     >>> inventory.unit_ids, inventory.duplicates
-    (['GEN-454071-319456', 'GEN-454071-319456'], [3])
+    (['GEN-454071-319456', None], [3])
     """
     from mapper.importers import reader_for
 
