@@ -8,6 +8,9 @@ Run from the project directory (after ``npm ci``)::
     python benchmarks/map_page.py            # server side only
     python benchmarks/map_page.py --browser  # also time the page in Chromium until every layer is drawn
 
+With ``--browser`` it also prints, for the median run, when each step of the lights layer happened (zone-map.js's
+User Timing marks: request, response, parsed, indexed, drawn, indexed-all; and the .points' first byte and end).
+
 Everything runs in this one process against temporary stores; nothing outside them is written.
 """
 
@@ -132,7 +135,7 @@ def browser_ready(app, runs=3):
     process = multiprocessing.get_context("fork").Process(target=serve, args=(app, ports), daemon=True)
     process.start()
     url = f"http://127.0.0.1:{ports.get(timeout=30)}/zones/{ZONE}"
-    times = []
+    times, steps = [], []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -145,12 +148,26 @@ def browser_ready(app, runs=3):
                 page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent"
                                        ".split('on the map').length > 2", timeout=60000, polling=10)
                 times.append(time.perf_counter() - start)
+                steps.append(page.evaluate(STEPS))
                 page.close()
             browser.close()
     finally:
         process.terminate()
         process.join(10)
-    return statistics.median(times[1:]), times[0]
+    middle = sorted(range(1, len(times)), key=times.__getitem__)[len(times) // 2 - 1]  # the median run's steps
+    return statistics.median(times[1:]), times[0], steps[middle]
+
+
+# Milliseconds after navigation of the lights layer's User Timing marks (zone-map.js) and of its .points response.
+STEPS = """() => {
+    const at = {};
+    for (const entry of performance.getEntriesByType('mark')) {
+        if (entry.name.startsWith('pz:lights:') && !(entry.name.slice(10) in at)) at[entry.name.slice(10)] = entry.startTime;
+    }
+    const points = performance.getEntriesByType('resource').find(entry => entry.name.includes('/lights.points'));
+    if (points) { at['first byte'] = points.responseStart; at['body'] = points.responseEnd; }
+    return Object.entries(at).sort((a, b) => a[1] - b[1]).map(([name, ms]) => `${name} ${Math.round(ms)}`).join(', ');
+}"""
 
 
 def main():
@@ -180,9 +197,10 @@ def main():
                       f"{seconds / base_seconds:>9.4f} {raw / base_raw:>9.4f} {packed_ratio}")
         if options.browser:
             for count, app in apps.items():
-                warm, cold = browser_ready(app)
+                warm, cold, steps = browser_ready(app)
                 print(f"browser: {count:,} lights drawn {warm * 1000:.0f} ms after navigation (median of 3; "
                       f"first visit, server caches empty: {cold * 1000:.0f} ms)")
+                print(f"  lights, ms after navigation in the median run: {steps}")
 
 
 if __name__ == "__main__":

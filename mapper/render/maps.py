@@ -70,6 +70,7 @@ SCRIPT_TEXTS = {
     "showingFirst": N_("Showing the first {count}."),
     "loadingDetails": N_("Loading details…"),
     "gone": N_("This feature is no longer shown on the map."),
+    "changed": N_("The map’s data has changed and is being reloaded: select the feature again."),
     "detailsFailedStatus": N_("Could not load the details (the server answered {status})."),
     "detailsFailed": N_("Could not load the details."),
     "serverAnswered": N_("the server answered {status}"),
@@ -131,7 +132,7 @@ class Assets:
 @dataclass(frozen=True)
 class PointSource:
     """Where a point layer's data comes from: ``points_url`` answers the columnar JSON; a feature's details are at
-    ``feature_url_prefix`` + its id."""
+    ``feature_url_prefix`` + its id, or (when the .points carry no ids) + ``at/<index>?version=<version>``."""
 
     layer: LayerSchema
     points_url: str

@@ -150,3 +150,64 @@ def test_hotspots_are_an_overlay_with_a_legend(offline_page, live_server, map_da
     page.wait_for_function(f"() => document.querySelectorAll(\"{hot}\").length === 0")
     assert page.locator(".pz-class-legend").count() == 0
     assert not page.errors
+
+
+def click_feature(page, feature):
+    """Centre the map on a stored feature at the last zoom and click the marker there; return the popup."""
+    lon, lat = feature["geometry"]["coordinates"]
+    x, y = page.evaluate(f"""() => {{
+        let map;
+        for (const k in window) {{ if (k.startsWith('map_') && window[k] instanceof L.Map) map = window[k]; }}
+        map.setView([{lat}, {lon}], map.getMaxZoom(), {{animate: false}});
+        const box = map.getContainer().getBoundingClientRect();
+        const at = map.latLngToContainerPoint([{lat}, {lon}]);
+        return [box.left + at.x, box.top + at.y];
+    }}""")
+    page.locator(".pz-point--circle").first.wait_for()
+    page.mouse.click(x, y)
+    return page.locator(".leaflet-popup-content")
+
+
+def test_a_pin_among_3000_opens_its_own_feature_fetched_by_position(offline_page, live_server, map_data):
+    """3,000 lights' .points carry no ids: the popup asks for the feature at its position in them, with their
+    version, and shows that very feature."""
+    client = map_data["app"].test_client()
+    features = client.get("/api/zones/bell-foundry/lights.geojson").get_json()["features"]
+    page = offline_page
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    open_map(page, live_server, "bell-foundry")
+    assert page.evaluate("() => fetch('/api/zones/bell-foundry/lights.points').then(r => r.json())"
+                         ".then(d => 'id' in d || d.fields.includes('id'))") is False
+    for feature in (features[7], features[2345]):
+        popup = click_feature(page, feature)
+        popup.locator("dd", has_text=feature["properties"]["description"]).wait_for()
+        assert popup.locator("dd").first.inner_text() == feature["properties"]["description"]
+    assert sum("/api/zones/bell-foundry/lights/at/" in url and "version=" in url for url in asked) == 2
+    assert page.errors == []
+
+
+def test_a_stale_version_reloads_the_points_and_the_next_click_works(offline_page, live_server, map_data):
+    from mapper.lifecycle import change_status
+
+    resources = map_data["app"].extensions["mapper"]
+    client = map_data["app"].test_client()
+    features = client.get("/api/zones/bell-foundry/lights.geojson").get_json()["features"]
+    page = offline_page
+    loads = []
+    page.on("response", lambda response: loads.append(response.status)
+            if "/lights.points" in response.url else None)
+    open_map(page, live_server, "bell-foundry")
+    # An officer moves another light on after the page loaded: the layer's version changes.
+    change_status(resources.store, resources.schema.layer("lights"), "bell-foundry", features[11]["id"],
+                  "investigating", by="test")
+    popup = click_feature(page, features[10])
+    popup.get_by_text("The map’s data has changed and is being reloaded: select the feature again.").wait_for()
+    page.wait_for_function("() => performance.getEntriesByName('pz:lights:drawn').length >= 2")
+    assert len(loads) == 2 and loads[-1] == 200
+    page.keyboard.press("Escape")
+    popup = click_feature(page, features[10])
+    popup.locator("dd", has_text=features[10]["properties"]["description"]).wait_for()
+    assert popup.locator("dd").first.inner_text() == features[10]["properties"]["description"]
+    assert "3,000 on the map" in page.locator(".map-status").inner_text()
+    assert page.errors == []
