@@ -86,6 +86,13 @@ def probation(browser, planning_server):
 
 def ready(page):
     page.locator("#cp-map[data-ready='true']").wait_for()
+    return settled(page)
+
+
+def settled(page):
+    """The page once the map has stopped panning: a popup opening near the edge pans the map, and a click computed
+    before the pan ends lands on the map beside its target (a check of some other place)."""
+    page.locator("#cp-map[data-ready='true']:not([data-moving])").wait_for()
     return page
 
 
@@ -120,7 +127,7 @@ def test_selecting_a_place_checks_it_and_hostile_names_stay_text(probation):
     assert f"Hub {XSS}" in answer.inner_text() and "Only facilities with limited opening hours" in answer.inner_text()
     popup = page.locator(".cp-check-popup")
     assert popup.get_by_label("Name of the site").is_visible()
-    page.locator("path.cp-site--area").click()
+    settled(page).locator("path.cp-site--area").click()
     assert "Vegetation clearance" in page.locator(".leaflet-popup-content", has_text=f"Allotment {XSS}").inner_text()
     assert f"Hub {XSS}" in page.locator("#facilities-table").inner_text()
     assert page.evaluate("() => window.__xss") is None and page.locator(".leaflet-container img[src='x']").count() == 0
@@ -134,6 +141,7 @@ def test_an_offered_report_becomes_a_candidate_site_from_its_popup(probation, pl
     marker.click()
     popup = page.locator(".leaflet-popup-content", has_text=ref)
     assert ref in popup.inner_text() and "Hedge by the Hub" in popup.inner_text()
+    settled(page)
     popup.get_by_role("button", name="Add as a candidate site").click()
     page.wait_for_url(f"**{PAGE}#sites")
     assert "Added the candidate site" in page.locator(".result").inner_text()

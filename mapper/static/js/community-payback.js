@@ -36,6 +36,10 @@
     attribution: container.getAttribute('data-tiles-attribution'), maxZoom: 19
   }).addTo(map);
   map.setView([52.7, -1.3], 13);
+  // While the map pans (a popup opening near the edge pans it into view) things on it are not where they will be:
+  // data-moving says so, for anything (a test, an assistive tool) that acts on positions.
+  map.on('movestart zoomstart', function () { container.setAttribute('data-moving', 'true'); });
+  map.on('moveend zoomend', function () { container.removeAttribute('data-moving'); });
 
   // -- small helpers ---------------------------------------------------------------------------------------------
 
