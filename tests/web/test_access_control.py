@@ -98,6 +98,7 @@ PUBLIC_ROUTES = {
     "api.layer_default": ("GET", "/api/zones/{zone}/lights", {}),
     "api.layer_download": ("GET", "/api/zones/{zone}/lights.csv", {}),
     "api.feature": ("GET", "/api/zones/{zone}/lights/{id}", {}),
+    "api.feature_at": ("GET", "/api/zones/{zone}/lights/at/0?version=stale", {}),
     "api.nearest_column": ("GET", "/api/zones/{zone}/columns/nearest?lon={lon}&lat={lat}", {}),
     "api.columns_near": ("GET", "/api/zones/{zone}/columns/near?lon={lon}&lat={lat}", {}),
     "api.create_report": ("POST", "/api/reports", {"json": "light"}),
