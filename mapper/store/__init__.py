@@ -54,13 +54,19 @@ class Store(abc.ABC):
         note on it. Officers only; the public ``history`` property carries neither."""
 
     @abc.abstractmethod
-    def update(self, zone, layer, feature_id, change, key=None, private=None):
+    def update(self, zone, layer, feature_id, change, key=None, private=None, with_private=False):
         """Apply ``change(properties) -> properties`` to one feature atomically; return the new Feature.
 
         ``id``, ``ref``, ``zone`` and ``created`` cannot be changed; ``updated`` is set. With an idempotency ``key``
         that was used before in this layer, nothing changes (a confirmation sent twice counts once). ``private`` is a
-        list that ``change`` may fill with private records (``{"id", "history", "by", "internal_note", "at"}``); they
-        are stored with the change or not at all.
+        list that ``change`` may fill with private records (``{"id", "history", "by", "internal_note", "at"}``, or
+        ``{"id", "private": {name: value}, "at"}`` to set private fields); they are stored with the change or not at
+        all. If ``change`` raises, nothing is stored.
+
+        With ``with_private=True``, ``change(properties, private_properties)`` also gets a copy of the feature's
+        private fields (what :meth:`get_private` would give) as they are under the write lock, so a change that
+        depends on them cannot race another writer. Do not call the store's read methods from inside ``change``: the
+        backend may hold a lock they wait for.
         """
 
     @abc.abstractmethod

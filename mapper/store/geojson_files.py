@@ -18,6 +18,7 @@ Readers keep a per-process cache of each layer and read only the bytes appended 
 rename (an update) or any other change makes them reload the whole file.
 """
 
+import copy
 import gc
 import json
 import logging
@@ -543,18 +544,23 @@ class LayerFile:
         finally:
             os.close(fd)
 
-    def update(self, feature_id, change, key=None, private=None):
+    def update(self, feature_id, change, key=None, private=None, with_private=False):
         """Rewrite the layer with one feature changed: temporary file, fsync, rename.
 
         With an idempotency ``key`` already used for this layer, nothing changes and the feature is returned as is.
         ``private`` is a list that ``change`` may fill with sidecar records; they are written, under the same lock,
-        before the layer is replaced.
+        before the layer is replaced. ``with_private``: ``change(properties, private_properties)``, the second a copy of
+        the feature's private fields read from the sidecar under this lock (every sidecar write takes it too, so they
+        are current). Not through :meth:`get_private`, whose check that the feature exists reads the layer under a
+        shared lock: in the same process that waits for this exclusive one for ever.
         """
         if not self.path.exists():  # (nor its directory, where the lock file would go)
-            raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")
+            raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
+                                  field="id")
         with locked(self.lock_path, exclusive=True) as lock_fd:
             if not self.path.exists():
-                raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.")
+                raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
+                                      field="id")
             parsed, _ = self._read_whole()
             if not parsed.clean:
                 parsed = self._recover(parsed, lock_fd)
@@ -568,7 +574,11 @@ class LayerFile:
             if key is not None and key in self._private.refresh(self.private_path).keys:
                 return feature
             before = feature["properties"]
-            properties = change(dict(before))
+            if with_private:
+                fields = self._private.refresh(self.private_path).fields.get(feature_id, {})
+                properties = change(dict(before), copy.deepcopy(fields))
+            else:
+                properties = change(dict(before))
             # Identity and provenance are not the change's to alter.
             properties.update({name: before[name] for name in ("id", "ref", "created") if name in before})
             properties.update(zone=self.zone, updated=now())
@@ -682,8 +692,9 @@ class GeoJSONFileStore(Store):
     def private_history(self, zone, layer, feature_id):
         return self.layer_file(zone, layer).private_history(feature_id)
 
-    def update(self, zone, layer, feature_id, change, key=None, private=None):
-        return self.layer_file(zone, layer).update(feature_id, change, key=key, private=private)
+    def update(self, zone, layer, feature_id, change, key=None, private=None, with_private=False):
+        return self.layer_file(zone, layer).update(feature_id, change, key=key, private=private,
+                                                   with_private=with_private)
 
     def query(self, zone, layer, bbox=None, where=None, since=None):
         features = self.layer_file(zone, layer).snapshot()

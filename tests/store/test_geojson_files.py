@@ -2,6 +2,7 @@
 
 import json
 import os
+import threading
 
 import pyogrio
 import pytest
@@ -125,6 +126,87 @@ def test_private_properties_never_reach_the_layer_file(store, root):
     assert b"resident@example.org" not in layer_path(root).read_bytes()
     assert "email" not in json.dumps(store.get(ZONE, "lights", feature["id"]))
     assert store.get_private(ZONE, "lights", feature["id"]) == {"email": "resident@example.org"}
+
+
+def in_thread(function, *args, timeout=20):
+    """Run ``function`` in a thread and return its result; fail (rather than hang the suite) if it deadlocks."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # noqa: BLE001 - re-raised below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"{function.__name__} did not finish in {timeout} s: a deadlock"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_an_update_reads_private_fields_under_its_lock_and_stores_records_with_the_change(store, root):
+    (feature,) = store.append(ZONE, "lights", [Submission("lights", Point(-1.195, 52.77), {
+        "category": "out", "status": "open"}, private={"email": "r@example.org", "notes": {"seen": 1}})])
+    GeoJSONFileStore(root).update(ZONE, "lights", feature["id"], lambda p: p, private=[
+        {"id": feature["id"], "private": {"phone": "0116 000"}, "at": "x"}])  # another process, since our last read
+    seen, records = [], []
+
+    def change(properties, private):
+        seen.append(private)
+        private["notes"]["seen"] = 99  # a copy: changing it stores nothing and spoils no cache
+        records.append({"id": feature["id"], "private": {"notes": {"seen": private["notes"]["seen"] + 1}}, "at": "y"})
+        return {**properties, "status": "fixed"}
+
+    updated = in_thread(lambda: store.update(ZONE, "lights", feature["id"], change, private=records,
+                                             with_private=True))
+    assert seen == [{"email": "r@example.org", "notes": {"seen": 99}, "phone": "0116 000"}]
+    assert updated["properties"]["status"] == "fixed" and "email" not in json.dumps(updated)
+    assert store.get_private(ZONE, "lights", feature["id"]) == {
+        "email": "r@example.org", "notes": {"seen": 100}, "phone": "0116 000"}
+    assert b"r@example.org" not in layer_path(root).read_bytes()
+
+
+def test_an_update_that_raises_after_reading_private_fields_stores_nothing(store, root):
+    (feature,) = store.append(ZONE, "lights", [Submission("lights", Point(-1.195, 52.77), {
+        "category": "out", "status": "open"}, private={"email": "r@example.org"})])
+    before = layer_path(root).read_bytes()
+
+    def change(properties, private):
+        records.append({"id": feature["id"], "private": {"email": None}, "at": "x"})
+        raise ValueError(private["email"])
+
+    records = []
+    with pytest.raises(ValueError, match="r@example.org"):
+        in_thread(lambda: store.update(ZONE, "lights", feature["id"], change, private=records, with_private=True))
+    assert layer_path(root).read_bytes() == before
+    assert store.get_private(ZONE, "lights", feature["id"]) == {"email": "r@example.org"}
+
+
+def test_private_read_modify_writes_from_many_threads_and_stores_lose_nothing(store, root):
+    """Each worker (threads of one store, and a second store as another process would be) adds one to a private
+    counter it reads inside the update: every increment is kept only if the read is under the write lock."""
+    (feature,) = store.append(ZONE, "lights", [submission()])
+    stores = [store, GeoJSONFileStore(root)]
+
+    def bump(worker):
+        records = []
+
+        def change(properties, private):
+            records.append({"id": feature["id"], "private": {"count": private.get("count", 0) + 1}, "at": "x"})
+            return properties
+
+        stores[worker % 2].update(ZONE, "lights", feature["id"], change, private=records, with_private=True)
+
+    threads = [threading.Thread(target=bump, args=(worker,), daemon=True) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not any(thread.is_alive() for thread in threads), "an update did not finish: a deadlock"
+    assert store.get_private(ZONE, "lights", feature["id"]) == {"count": 8}
 
 
 def test_a_file_qgis_rewrote_is_read_and_normalised_on_the_next_append(store, root):
