@@ -116,7 +116,12 @@ def values_from_text(layer, texts):
 
 def moderation_state(store, layer, zone_id, feature_id):
     """The feature's moderation record from the private sidecar: ``{"hidden": {...}, "edits": [...]}``."""
-    state = (store.get_private(zone_id, layer.name, feature_id) or {}).get(PRIVATE_KEY)
+    return _state(store.get_private(zone_id, layer.name, feature_id))
+
+
+def _state(private):
+    """The moderation record in a feature's private fields, as new containers (safe to change)."""
+    state = (private or {}).get(PRIVATE_KEY)
     state = state if isinstance(state, dict) else {}
     hidden, edits = state.get("hidden"), state.get("edits")
     return {"hidden": dict(hidden) if isinstance(hidden, dict) else {},
@@ -148,55 +153,35 @@ def find_report(store, schema, zone_ids, identifier):
 # -- editing, hiding, restoring ------------------------------------------------------------------------------------
 
 
-class _Moved(Exception):
-    """The feature changed between reading its moderation state and taking the layer's lock."""
-
-
-ATTEMPTS = 10  # bounded by how many others change this one feature meanwhile
-
-
 def _moderated(store, layer, zone_id, feature_id, change, *, by, reason):
     """Run ``change(properties, state, history, at) -> [(action, fields, entry)]`` inside one ``Store.update``: append a
     public history record per action, the private who/why records, and the new moderation state.
 
-    The state is read before the update (the store's private reads take the layer's lock, which the update holds), so
-    the update checks that the feature's history is as long as when the state was read: every change of the state is
-    written with a history record in one update, so an equal length means nobody changed it meanwhile. Otherwise it
-    reads again and retries; nothing is written by an attempt that does not go through.
+    The state is read from the private fields the update hands over under the layer's write lock, so two moderators
+    at once (or an officer's change landing meanwhile) each see the other's state: nothing is lost, nothing retried.
     """
-    for _attempt in range(ATTEMPTS):
-        seen = len(_history(store.get(zone_id, layer.name, feature_id)["properties"]))
-        state = moderation_state(store, layer, zone_id, feature_id)  # read after the feature: as new or newer
-        records = []
+    records = []
 
-        def apply(properties, state=state, seen=seen, records=records):
-            history = _history(properties)
-            if len(history) != seen:
-                raise _Moved()
-            at = format_datetime(datetime.now(timezone.utc))
-            for action, fields, entry in change(properties, state, history, at):
-                status = properties.get("status")
-                if action in NOTES:
-                    record = {**history_record(status, status, NOTES[action], at=at), "moderation": action,
-                              "fields": sorted(fields)}
-                else:  # a change of status made in the same step (approve while editing)
-                    record = history_record(status, action, None, at=at)
-                    properties["status"] = action
-                if entry is not None:
-                    entry["history"] = len(history)
-                records.append({"id": feature_id, "history": len(history), "by": by, "internal_note": reason,
-                                "at": at})
-                history.append(record)
-            properties["history"] = history
-            records.append({"id": feature_id, "private": {PRIVATE_KEY: state}, "at": at})
-            return properties
+    def apply(properties, private):
+        state, history = _state(private), _history(properties)
+        at = format_datetime(datetime.now(timezone.utc))
+        for action, fields, entry in change(properties, state, history, at):
+            status = properties.get("status")
+            if action in NOTES:
+                record = {**history_record(status, status, NOTES[action], at=at), "moderation": action,
+                          "fields": sorted(fields)}
+            else:  # a change of status made in the same step (approve while editing)
+                record = history_record(status, action, None, at=at)
+                properties["status"] = action
+            if entry is not None:
+                entry["history"] = len(history)
+            records.append({"id": feature_id, "history": len(history), "by": by, "internal_note": reason, "at": at})
+            history.append(record)
+        properties["history"] = history
+        records.append({"id": feature_id, "private": {PRIVATE_KEY: state}, "at": at})
+        return properties
 
-        try:
-            return store.update(zone_id, layer.name, feature_id, apply, private=records)
-        except _Moved:
-            continue
-    raise StatusConflict(f"{layer.name} {feature_id} kept changing while it was being moderated; try again.",
-                         field="id")
+    return store.update(zone_id, layer.name, feature_id, apply, private=records, with_private=True)
 
 
 def _history(properties):

@@ -270,7 +270,7 @@ def test_hide_and_restore_from_the_command_line_on_any_report(client, moderate, 
 
 def test_two_moderators_at_once_lose_nothing(resources):
     """Hides of different fields from several threads: every one is applied, the private state holds every original,
-    and each public record has its private who (the state is read before the lock and checked inside it)."""
+    and each public record has its private who (the state is read inside the update, under the layer's lock)."""
     import threading
 
     from mapper.intake import submit
@@ -305,30 +305,55 @@ def test_two_moderators_at_once_lose_nothing(resources):
         f"m-{record['fields'][0]}" for record in properties["history"]]
 
 
-def test_a_change_between_reading_and_writing_is_retried_not_lost(resources, monkeypatch):
-    """An officer's status change lands after the moderation state was read: the hide reads again and applies."""
+def test_a_change_landing_while_a_hide_waits_is_seen_not_lost(resources):
+    """An officer's status change (another worker's store) is being written when a moderator hides text: the hide
+    waits for the layer's lock, then reads the feature and its moderation state as the officer left them."""
+    import threading
+
     from mapper import moderation
     from mapper.intake import submit
+    from mapper.store.geojson_files import GeoJSONFileStore
 
     store, layer = resources.store, resources.schema.layer("assets")
     asset = submit(point_feature(*INSIDE[ZONE], category="health", name="Clinic", description="Rude"), "assets",
                    schema=resources.schema, zones=resources.zones(), store=store)
-    real_state, calls = moderation.moderation_state, []
+    officers_store = GeoJSONFileStore(store.root)
+    real_update, holding, release = officers_store.update, threading.Event(), threading.Event()
 
-    def state_then_someone_else_writes(*args):
-        state = real_state(*args)
-        if not calls:
-            change_status(store, layer, ZONE, asset["id"], "published", by="officer")
-        calls.append(1)
-        return state
+    def update_holding_the_lock(zone, layer_name, feature_id, change, **options):
+        def paused(properties):
+            holding.set()
+            release.wait(20)
+            return change(properties)
+        return real_update(zone, layer_name, feature_id, paused, **options)
 
-    monkeypatch.setattr(moderation, "moderation_state", state_then_someone_else_writes)
-    moderation.hide(store, layer, ZONE, asset["id"], ["description"], by="mod", reason="abuse")
-    assert len(calls) == 2
+    officers_store.update = update_holding_the_lock
+    errors = []
+
+    def run(function, *args, **options):
+        try:
+            function(*args, **options)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    officer = threading.Thread(target=run, args=(change_status, officers_store, layer, ZONE, asset["id"],
+                                                 "published"), kwargs={"by": "officer"}, daemon=True)
+    officer.start()
+    assert holding.wait(20)
+    moderator = threading.Thread(target=run, args=(moderation.hide, store, layer, ZONE, asset["id"], ["description"]),
+                                 kwargs={"by": "mod", "reason": "abuse"}, daemon=True)
+    moderator.start()  # it cannot take the lock before the officer's change is written, however the threads run
+    release.set()
+    for thread in (officer, moderator):
+        thread.join(20)
+        assert not thread.is_alive(), "a writer did not finish: a deadlock"
+    assert errors == []
     properties = store.get(ZONE, "assets", asset["id"])["properties"]
+    assert properties["status"] == "published" and properties["description"] == moderation.PLACEHOLDER
     assert [(h["from"], h["to"], h.get("moderation")) for h in properties["history"]] == [
         ("pending", "published", None), ("published", "published", "hidden")]
     assert [d["by"] for d in store.private_history(ZONE, "assets", asset["id"]).values()] == ["officer", "mod"]
+    assert moderation.moderation_state(store, layer, ZONE, asset["id"])["hidden"]["description"]["text"] == "Rude"
 
 
 @pytest.mark.parametrize("texts, expected", [
