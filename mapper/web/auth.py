@@ -12,7 +12,6 @@ deleted account ends the other sessions at their next request.
 """
 
 import logging
-from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
@@ -77,7 +76,7 @@ def init_app(app):
     # The cookie names the account and its session key: a stale key (password changed) or a deleted account is nobody.
     manager.user_loader(lambda session_id: get_accounts().for_session(session_id))
     manager.request_loader(account_for_bearer)
-    app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config)
+    app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config, notify.outbox_for(app))
     manager.unauthorized_handler(lambda: (_ for _ in ()).throw(NotSignedIn("Sign in to do this.")))
     limiter.init_app(app)
     # The account forms check their CSRF token themselves, after the sign-in check (401 first, as everywhere).
@@ -182,31 +181,22 @@ def login():
 
 
 class ResetMailer:
-    """Finds the account, makes its reset link and emails it on a worker thread.
+    """Finds the account, makes its reset link and emails it, all on the app's outbox thread
+    (:class:`mapper.notify.Outbox`, which also retries a failed delivery).
 
     The request only hands the entered text over, so the answer takes the same time whether or not the name
-    exists or has an email (no account enumeration by timing either). One worker: resets are rare, and the
-    throttles bound how many can queue.
+    exists or has an email (no account enumeration by timing either). The throttles bound how many can queue.
     """
 
-    def __init__(self, accounts, config):
-        self.accounts, self.config = accounts, config
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mapper-reset-mail")
-        self.pending = []
+    def __init__(self, accounts, config, outbox):
+        self.accounts, self.config, self.outbox = accounts, config, outbox
 
     def submit(self, identifier, base_url):
-        self.pending = [future for future in self.pending if not future.done()]
-        self.pending.append(self.executor.submit(self.send_quietly, identifier, base_url))
+        self.outbox.call(self.send, identifier, base_url)
 
     def wait(self, timeout=30):
-        """Until every queued request is handled (tests, and a clean shutdown)."""
-        wait(self.pending, timeout=timeout)
-
-    def send_quietly(self, identifier, base_url):
-        try:
-            self.send(identifier, base_url)
-        except Exception:  # noqa: BLE001 - a worker thread has nobody to answer; the person can ask again
-            log.exception("Could not send a password reset link")
+        """Until every queued request is handled and its email sent or given up (tests, and a clean shutdown)."""
+        return self.outbox.wait(timeout)
 
     def send(self, identifier, base_url):
         for account in self.accounts.for_reset_request(identifier):
@@ -217,7 +207,7 @@ class ResetMailer:
                 return
             token = self.accounts.new_reset(account.name)
             notify.send_password_reset(self.config, account.name, account.email, reset_link(base_url, token),
-                                       int(RESET_LIFETIME.total_seconds() // 60))
+                                       int(RESET_LIFETIME.total_seconds() // 60), outbox=self.outbox)
 
 
 def reset_link(base_url, token):
