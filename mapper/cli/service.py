@@ -1,10 +1,15 @@
 """``mapper serve``, ``mapper check`` and ``mapper demo``: run the service, check a data directory, load the demo."""
 
+import signal
+import sys
+
 import click
 
 from mapper import __version__
 from mapper.cli import Refused, data_option, judge, main, open_resources, plural
 from mapper.errors import MapperError
+
+OUTBOX_FLUSH_SECONDS = 30  # on stopping, how long to keep trying queued emails (a retry backs off 5 s, then 10 s)
 
 
 @main.command()
@@ -23,7 +28,22 @@ def serve(host, port, threads, data):
     app.extensions["mapper"].zones()  # an unreadable registry should stop us now, not on the first request
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"mapper {__version__}: serving {app.config['DATA_DIR']} on http://{shown}:{port}/ (Ctrl+C stops)")
-    waitress_serve(app, host=host, port=port, threads=threads)
+    # waitress stops cleanly on SystemExit; SIGTERM (systemd, docker stop) would otherwise end us with emails queued.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads)
+    finally:
+        flush_outbox(app)
+
+
+def flush_outbox(app, timeout=OUTBOX_FLUSH_SECONDS):
+    """Send what the app's outbox still holds before the process ends (it is in memory: see mapper.notify)."""
+    outbox = app.extensions.get("outbox")
+    if outbox is None or outbox.wait(timeout=0):
+        return
+    click.echo(f"Sending {plural(outbox.pending, 'queued email')} before stopping (at most {timeout} s)...", err=True)
+    if not outbox.wait(timeout=timeout):
+        click.echo(f"Stopped with {plural(outbox.pending, 'email')} not sent (see the log).", err=True)
 
 
 @main.command()
