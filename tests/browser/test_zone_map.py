@@ -158,12 +158,14 @@ def click_feature(page, feature):
     x, y = page.evaluate(f"""() => {{
         let map;
         for (const k in window) {{ if (k.startsWith('map_') && window[k] instanceof L.Map) map = window[k]; }}
+        map.closePopup();  // the last popup fades out for 200 ms: never read it as this click's
         map.setView([{lat}, {lon}], map.getMaxZoom(), {{animate: false}});
         const box = map.getContainer().getBoundingClientRect();
         const at = map.latLngToContainerPoint([{lat}, {lon}]);
         return [box.left + at.x, box.top + at.y];
     }}""")
     page.locator(".pz-point--circle").first.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-popup').length === 0")
     page.mouse.click(x, y)
     return page.locator(".leaflet-popup-content")
 
