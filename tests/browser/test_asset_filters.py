@@ -7,7 +7,7 @@ import pytest
 from mapper import create_app
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
-from tests.live import serving
+from tests.live import offline, serving
 
 pytestmark = pytest.mark.browser
 
@@ -190,10 +190,7 @@ def test_a_hostile_name_is_shown_literally(offline_page, asset_server):
 def phone_page(browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, has_touch=True,
                                   is_mobile=True)
-    page = context.new_page()
-    page.route("**/*", lambda route: route.continue_() if "//127.0.0.1:" in route.request.url
-               else route.abort("internetdisconnected"))
-    yield page
+    yield offline(context.new_page())
     context.close()
 
 

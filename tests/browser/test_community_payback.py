@@ -7,7 +7,6 @@ Facilities are hand-placed in Bell Foundry at metre offsets (EPSG:27700): the Hu
 at the origin, the Tap (24/7, no shelter) 1.25 km east. Every request that is not to 127.0.0.1 is aborted.
 """
 
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,7 +16,7 @@ from mapper.crs import from_british_national_grid, to_british_national_grid
 from mapper.validate import validate_feature
 from tests.browser.test_hotspots import AXE, DESKTOP, PHONE, SCREENSHOTS
 from tests.helpers import INSIDE, point_feature
-from tests.live import serving
+from tests.live import offline, sign_in, serving
 from tests.render.populate import submit
 
 pytestmark = pytest.mark.browser
@@ -67,17 +66,7 @@ def probation(browser, planning_server):
     def open_page(**options):
         context = browser.new_context(base_url=planning_server["url"], locale="en-GB", **options)
         contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname == "127.0.0.1"
-                   else route.abort("internetdisconnected"))
-        page.goto(f"/login?next={PAGE}")
-        page.get_by_label("Name").fill("pat")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"**{PAGE}")
-        return page
+        return sign_in(offline(context.new_page()), PAGE, "pat", PASSWORD)
 
     yield open_page
     for context in contexts:

@@ -7,7 +7,6 @@ Every request that is not to 127.0.0.1 is aborted (base map tiles fail, which is
 
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pyogrio
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from mapper import create_app
 from mapper.config import PROJECT_DIR
 from mapper.importers.police_uk import import_police
-from tests.live import serving
+from tests.live import offline, serving
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +45,7 @@ def analyst(browser, analyst_server):
     def open_page(**options):
         context = browser.new_context(base_url=analyst_server, locale="en-GB", accept_downloads=True, **options)
         contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname == "127.0.0.1"
-                   else route.abort("internetdisconnected"))
-        return page
+        return offline(context.new_page())
 
     yield open_page
     for context in contexts:

@@ -1,7 +1,6 @@
 """The moderation page in real Chromium, offline: an officer signs in, approves a pending asset and finds it on the
 public zone map, then hides a report's abusive description and the resident's tracking page shows the placeholder."""
 
-import re
 
 import pytest
 
@@ -10,7 +9,7 @@ from mapper.accounts import Accounts
 from mapper.moderation import PLACEHOLDER
 from tests.browser.conftest import XSS
 from tests.helpers import point_feature
-from tests.live import serving
+from tests.live import serving, sign_in
 from tests.render.populate import points_inside, submit
 
 pytestmark = pytest.mark.browser
@@ -36,19 +35,10 @@ def moderation_server(tmp_path):
         yield url, asset, report
 
 
-def sign_in(page, base_url):
-    page.goto(f"{base_url}/zones/{ZONE}/moderation")
-    assert "/login" in page.url  # signed out: sent to sign in, and back afterwards
-    page.fill("#name", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(re.compile(rf"/zones/{ZONE}/moderation$"))
-
-
 def test_an_officer_approves_a_contribution_and_hides_abuse(offline_page, moderation_server, tmp_path):
     page = offline_page
     base_url, asset, report = moderation_server
-    sign_in(page, base_url)
+    sign_in(page, f"{base_url}/zones/{ZONE}/moderation", "alice", PASSWORD)
 
     card = page.locator(f"article#asset-{asset['properties']['ref']}")
     assert card.locator("h3").inner_text().startswith("Parks Pantry")

@@ -6,14 +6,13 @@ status and the public note and neither the internal note nor the officer's name.
 Its own app on a fresh temporary store, served on 127.0.0.1; every other host is unreachable.
 """
 
-from urllib.parse import urlsplit
 
 import pytest
 
 from mapper import create_app, intake, lifecycle
 from mapper.accounts import Accounts
 from tests.helpers import INSIDE, point_feature
-from tests.live import serving
+from tests.live import offline, sign_in, serving
 
 pytestmark = pytest.mark.browser
 
@@ -47,20 +46,9 @@ def server(flow_app):
         yield url
 
 
-def local_only(route):
-    if urlsplit(route.request.url).hostname == "127.0.0.1":
-        route.continue_()
-    else:
-        route.abort("internetdisconnected")
-
-
 def new_page(browser, server):
     context = browser.new_context(base_url=server, locale="en-GB")
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.route("**/*", local_only)
-    return context, page
+    return context, offline(context.new_page())
 
 
 def test_an_officer_changes_a_status_and_the_resident_sees_it(browser, server, flow_app):
@@ -69,12 +57,7 @@ def test_an_officer_changes_a_status_and_the_resident_sees_it(browser, server, f
     officer_context, page = new_page(browser, server)
 
     # Sign in through the form: the repairs page sends a signed-out visitor there and back.
-    page.goto(f"/zones/{ZONE}/repairs")
-    page.wait_for_url("**/login?next=**")
-    page.get_by_label("Name").fill(OFFICER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**/zones/{ZONE}/repairs")
+    sign_in(page, f"/zones/{ZONE}/repairs", OFFICER, PASSWORD)
     assert page.get_by_role("heading", name="Lighting repairs").is_visible()
     assert page.locator("table.worklist tbody tr").count() == 3
 

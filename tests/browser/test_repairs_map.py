@@ -8,7 +8,6 @@ is unreachable, so base map tiles fail (allowed) and everything else must be loc
 
 import io
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -20,7 +19,7 @@ from mapper.crs import from_british_national_grid
 from mapper.importers.columns import import_columns
 from tests.browser.conftest import XSS
 from tests.columns_helpers import zone_centre
-from tests.live import serving
+from tests.live import offline, sign_in, serving
 
 pytestmark = pytest.mark.browser
 
@@ -78,13 +77,6 @@ def server(repairs_app):
         yield url
 
 
-def local_only(route):
-    if urlsplit(route.request.url).hostname == "127.0.0.1":
-        route.continue_()
-    else:
-        route.abort("internetdisconnected")
-
-
 @pytest.fixture
 def officer(browser, server):
     """``officer(**context options)`` -> a page signed in as alice through the /login form; ``page.errors`` collects
@@ -94,16 +86,7 @@ def officer(browser, server):
     def open_page(**options):
         context = browser.new_context(base_url=server, locale="en-GB", **options)
         contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.route("**/*", local_only)
-        page.goto(PAGE)  # not signed in: the sign-in page, which comes back here
-        page.fill("#name", "alice")
-        page.fill("#password", PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"**{PAGE}")
-        return page
+        return sign_in(offline(context.new_page()), PAGE, "alice", PASSWORD)
 
     yield open_page
     for context in contexts:

@@ -18,7 +18,7 @@ from mapper import create_app
 from mapper.config import PROJECT_DIR
 from tests.helpers import INSIDE, OUTSIDE, point_feature
 from tests.render.populate import submit
-from tests.live import serving
+from tests.live import offline, serving
 
 pytestmark = pytest.mark.browser
 
@@ -57,22 +57,12 @@ def phone(browser, server):
                     "permissions": ["geolocation"], "base_url": server, **options}
         context = browser.new_context(**settings)
         contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.route("**/*", local_only)
-        return page
+        return offline(context.new_page())
 
     yield open_phone
     for context in contexts:
         context.close()
 
-
-def local_only(route):
-    if urlsplit(route.request.url).hostname == "127.0.0.1":
-        route.continue_()
-    else:
-        route.abort("internetdisconnected")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ import pytest
 
 from mapper import create_app
 from mapper.lifecycle import change_status
-from tests.browser.test_report import PHONE, local_only
+from tests.browser.test_report import PHONE
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
 from tests.web.test_i18n import compile_catalogue
-from tests.live import serving
+from tests.live import offline, serving
 
 pytestmark = pytest.mark.browser
 
@@ -47,11 +47,7 @@ def polish_server(tmp_path_factory):
 @pytest.fixture
 def polish_phone(browser, polish_server):
     context = browser.new_context(**PHONE, base_url=polish_server)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.route("**/*", local_only)
-    yield page
+    yield offline(context.new_page())
     context.close()
 
 
