@@ -80,13 +80,8 @@ def send_status_email(store, layer, zone_id, feature, config=None, base_url=None
         log.info("Report %s is now %r: no SMTP_HOST configured, so no email was sent", ref, last.get("to"))
         return None
     message = status_message(config, layer, ref, last, tracking_url(config, ref, base_url), address)
-    sent = f"Report {ref} is now {last.get('to')!r}: the resident was emailed"
-    if outbox is not None:
-        outbox.put(message, about=f"the resident about report {ref}", sent=sent)
-    else:
-        send(config, message)
-        log.info("%s", sent)
-    return message
+    return deliver(config, message, outbox, about=f"the resident about report {ref}",
+                   sent=f"Report {ref} is now {last.get('to')!r}: the resident was emailed")
 
 
 def status_message(config, layer, ref, record, url, address):
@@ -139,9 +134,15 @@ def send_password_reset(config, account_name, address, url, lifetime_minutes=60,
                     account_name)
         return None
     message = password_reset_message(config, account_name, address, url, lifetime_minutes)
-    sent = f"Account {account_name}: a password reset link was emailed"
+    return deliver(config, message, outbox, about=f"the password reset link of account {account_name}",
+                   sent=f"Account {account_name}: a password reset link was emailed")
+
+
+def deliver(config, message, outbox, *, about, sent):
+    """Queue ``message`` on the app's outbox, or (outside an app) send it now; ``about`` names it in failure logs
+    and ``sent`` is logged once it is delivered. Returns the message."""
     if outbox is not None:
-        outbox.put(message, about=f"the password reset link of account {account_name}", sent=sent)
+        outbox.put(message, about=about, sent=sent)
     else:
         send(config, message)
         log.info("%s", sent)
