@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from mapper import notify
+from mapper.analysis.progress import last_fix
 from mapper.errors import FeatureNotFound, MapperError, ValidationError
 from mapper.validate import format_datetime
 
@@ -199,12 +200,10 @@ def change_status(store, layer, zone_id, feature_id, new_status, *, by, note=Non
 def fixed_at(properties):
     """When the feature last became fixed (its history), else its last update.
 
-    Only a record that changed the status counts: a later note, or a moderator hiding text (``from`` and ``to`` both
-    fixed), does not restart the resident's time to reopen."""
-    for record in reversed(properties.get("history") or []):
-        if isinstance(record, dict) and record.get("to") == FIXED and record.get("from") != FIXED:
-            return record.get("at")
-    return properties.get("updated")
+    Only a record that changed the status counts: a later note, or a moderator hiding text, does not restart the
+    resident's time to reopen."""
+    record = last_fix(properties)
+    return record.get("at") if record else properties.get("updated")
 
 
 def reopen_deadline(properties, lifecycle):

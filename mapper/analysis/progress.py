@@ -70,13 +70,22 @@ def parse_time(text):
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def status_changes(properties):
+    """The records of a feature's ``history`` that changed its status, oldest first. A record that leaves the status
+    as it was (a note, a priority, a moderator hiding text) is not one: it must not restart a clock."""
+    return [record for record in properties.get("history") or []
+            if isinstance(record, dict) and record.get("from") != record.get("to")]
+
+
+def last_fix(properties):
+    """The history record of the report's last fix, or None."""
+    return next((record for record in reversed(status_changes(properties)) if record.get("to") == FIXED), None)
+
+
 def fix_time(properties):
-    """When the report last became fixed, from its history; None without such an entry. A later record that leaves
-    it fixed (a note, a priority, a moderator hiding text) is not a new fix."""
-    for record in reversed(properties.get("history") or []):
-        if isinstance(record, dict) and record.get("to") == FIXED and record.get("from") != FIXED:
-            return parse_time(record.get("at"))
-    return None
+    """When the report last became fixed, from its history; None without such an entry."""
+    record = last_fix(properties)
+    return parse_time(record.get("at")) if record else None
 
 
 def month_of(moment):

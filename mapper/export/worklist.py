@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
+from mapper.analysis.progress import parse_time, status_changes
 from mapper.crs import to_british_national_grid
 from mapper.errors import ValidationError
 from mapper.export.tabular import spreadsheet_safe
@@ -87,13 +88,6 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
-def parse_time(text):
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return None
-
-
 def age_days(properties, open_statuses, now):
     """Days (fractional) a report has been open: until now while it is open, else until its last change of status
     (a later note or moderation, which leaves the status as it was, does not count)."""
@@ -102,8 +96,8 @@ def age_days(properties, open_statuses, now):
         return 0.0
     end = now
     if properties.get("status") not in open_statuses:
-        history = [h for h in properties.get("history") or [] if isinstance(h, dict) and h.get("from") != h.get("to")]
-        end = parse_time(history[-1].get("at")) if history else parse_time(properties.get("updated"))
+        changes = status_changes(properties)
+        end = parse_time(changes[-1].get("at")) if changes else parse_time(properties.get("updated"))
         end = end or now
     return max(0.0, (end - created).total_seconds() / DAY)
 
