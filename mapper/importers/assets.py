@@ -517,7 +517,9 @@ def import_assets(path, zone_id, *, schema, zones, store, sources=None, profile=
     report = AssetImport(zone.id, Path(path), chosen, detected, source_file, rows=len(source_file.rows),
                          dry_run=dry_run, skip_invalid=skip_invalid, not_imported=mapper.not_imported)
     inside = inside_zone(source_file.rows, zone)
-    known, candidates = stored_keys(store, zone.id), []
+    # key -> True when stored (whatever its status: a rejected asset is not brought back by importing its file
+    # again), False when an earlier row of this file has it
+    known, candidates = dict.fromkeys(store.values(zone.id, LAYER, "source_key"), True), []
     for row, is_inside in zip(source_file.rows, inside):
         if row.problem is not None:
             report.refusals.append((row.label, row.problem))
@@ -575,11 +577,3 @@ def inside_zone(rows, zone):
     testable = np.isfinite(lon)
     inside = shapely.intersects_xy(zone.boundary, np.nan_to_num(lon), np.nan_to_num(lat))
     return [bool(flag) if ok else None for flag, ok in zip(inside, testable)]
-
-
-def stored_keys(store, zone_id):
-    """``source_key -> True`` for every asset of the zone, whatever its status: an asset a moderator rejected is not
-    brought back by importing its file again."""
-    features = store.query(zone_id, LAYER)
-    keys = (orjson.loads(line)["properties"].get("source_key") for line in features.lines)
-    return {key: True for key in keys if key}

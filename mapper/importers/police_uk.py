@@ -16,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-import orjson
 import shapely
 
 from mapper.errors import MalformedInput
@@ -170,12 +169,6 @@ def _coordinate(text):
     return value if np.isfinite(value) else None
 
 
-def stored_keys(store, zone_id):
-    """The ``source_key`` of every crime already in the zone's layer."""
-    features = store.query(zone_id, LAYER)
-    return {orjson.loads(line)["properties"].get("source_key") for line in features.lines} - {None}
-
-
 def import_police(paths, zone_id, *, schema, zones, store, force_area=LEICESTERSHIRE_FORCE_AREA):
     """Import police.uk street CSVs into a zone's crime layer; return a :class:`PoliceImport`.
 
@@ -187,7 +180,7 @@ def import_police(paths, zone_id, *, schema, zones, store, force_area=LEICESTERS
     zone = zones.get(zone_id)
     schema.layer(LAYER)
     report = PoliceImport(zone.id)
-    seen = stored_keys(store, zone.id)
+    seen = set(store.values(zone.id, LAYER, "source_key"))
     numbered = []  # (file, row number, feature)
     for path in paths:
         rows = read_rows(path)

@@ -180,11 +180,6 @@ def read_ways(path):
     return rows
 
 
-def stored_keys(store, zone_id):
-    """The ``source_key`` of every way already in the zone's layer."""
-    return {orjson.loads(line)["properties"].get("source_key") for line in store.query(zone_id, LAYER).lines} - {None}
-
-
 def import_streets(path, zone_id, *, schema, zones, store, margin_m=MARGIN_M, skip_invalid=False):
     """Import an OSM-style GeoJSON file of lines into a zone's ``streets`` layer; return a :class:`StreetImport`.
 
@@ -222,7 +217,7 @@ def import_streets(path, zone_id, *, schema, zones, store, margin_m=MARGIN_M, sk
             report.refusals.append((number, error.message))
             continue
         candidates.append(submission)
-    stored, kept = stored_keys(store, zone.id), {}
+    stored, kept = store.values(zone.id, LAYER, "source_key"), {}
     for submission in _near_zone(candidates, zone, margin_m, report):
         key = submission.properties["source_key"]
         if key in stored or key in kept:
@@ -232,8 +227,14 @@ def import_streets(path, zone_id, *, schema, zones, store, margin_m=MARGIN_M, sk
     if report.refusals and not skip_invalid:
         report.stored_nothing = True
     elif kept:
-        report.added = len(store.append(zone.id, LAYER, list(kept.values())))
-        report.added_m = float(shapely.length(_in_metres(list(kept.values()))).sum())
+        # unique= decides again under the layer lock: the same file imported twice at once adds its ways once
+        added = {feature["properties"]["source_key"]
+                 for feature in store.append(zone.id, LAYER, list(kept.values()), unique="source_key")}
+        report.added = len(added)
+        if len(added) < len(kept):  # another import stored them first
+            report.skipped[ALREADY] += len(kept) - len(added)
+        if added:
+            report.added_m = float(shapely.length(_in_metres([kept[key] for key in added])).sum())
     return report
 
 

@@ -37,6 +37,11 @@ class Store(abc.ABC):
         """The feature whose ``ref`` (or ``id``) is ``value``, or None."""
 
     @abc.abstractmethod
+    def values(self, zone, layer, name):
+        """Every value of the property ``name`` in the layer, as a frozenset: the keys an import has already stored
+        (it still appends with ``unique=``, which decides under the lock)."""
+
+    @abc.abstractmethod
     def find_by_key(self, zone, layer, key):
         """The feature stored under an idempotency key (see :meth:`append_once`), or None."""
 

@@ -416,6 +416,11 @@ class LayerFile:
     def private_history(self, feature_id):
         return dict(self._private.refresh(self.private_path).history.get(feature_id, {}))
 
+    def property_values(self, name):
+        with self._cache_lock:
+            self._ensure_current()
+            return frozenset(self._cache.property_values(name))
+
     def find(self, column, value):
         """The feature whose ``column`` (``ref`` or ``id``) equals ``value``, or None."""
         features = self.snapshot()
@@ -660,6 +665,9 @@ class GeoJSONFileStore(Store):
         features, private = self._features(zone, [submission])
         stored = self.layer_file(zone, layer).append(features, private, ref_prefix=ref_prefix, key=key)[0]
         return stored, stored["id"] == features[0]["id"]
+
+    def values(self, zone, layer, name):
+        return self.layer_file(zone, layer).property_values(name)
 
     def find(self, zone, layer, column, value):
         return self.layer_file(zone, layer).find(column, value)

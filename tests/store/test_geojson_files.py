@@ -366,3 +366,12 @@ def test_updating_a_layer_that_was_never_written_is_feature_not_found(store, roo
     with pytest.raises(FeatureNotFound):
         store.update("new-parks", "lights", "no-such-id", lambda properties: properties)
     assert not root.exists()
+
+
+def test_values_are_a_property_s_values_kept_up_to_date_across_stores(store, root):
+    assert store.values(ZONE, "lights", "source_key") == frozenset()
+    store.append(ZONE, "lights", [submission(0, source_key="a"), submission(1)])
+    other = GeoJSONFileStore(root)
+    assert other.values(ZONE, "lights", "source_key") == {"a"}
+    store.append(ZONE, "lights", [submission(2, source_key="b")])
+    assert other.values(ZONE, "lights", "source_key") == {"a", "b"}  # the other process's append, read incrementally
