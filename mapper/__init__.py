@@ -33,6 +33,7 @@ def create_app(config=None):
 
     from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, officers, pages,
                             progress, repairs, report, vendor)
+    from mapper.web import moderation as moderation_page  # not mapper.moderation, which does the work
 
     context.init_app(app)
     errors.init_app(app)
@@ -43,18 +44,10 @@ def create_app(config=None):
     # The JSON API takes only application/json bodies, which a cross-site form cannot send without CORS; forms
     # (the report page) carry a token.
     csrf.exempt(api.bp)
-    # GPX uploads are machine uploads that read no cookie; with officers' sign-in (issue 4) they need a token.
-    csrf.exempt(audits.bp)
-    # Officers' writes check the token themselves: a session needs it, a bearer token (no cookie) does not.
-    csrf.exempt(officers.bp)
-    # The repairs page's change form checks its token itself, after the zone check (401/403 first, as the API).
-    csrf.exempt(repairs.bp)
-    # Community Payback's writes check the token themselves, as the officers' API does (bearer tokens need none).
-    csrf.exempt(community_payback.bp)
-    from mapper.web import moderation as moderation_page
-
-    # The moderation page's forms check their token themselves, after the zone check (401/403 first).
-    csrf.exempt(moderation_page.bp)
+    # Staff blueprints check the token themselves (auth.protect_session_writes): after the sign-in check, so a
+    # stranger hears 401 first, and only for sessions, since a bearer token reads no cookie.
+    for blueprint in (audits.bp, community_payback.bp, moderation_page.bp, officers.bp, repairs.bp):
+        csrf.exempt(blueprint)
     app.register_error_handler(CSRFError, report.csrf_failed)
 
     app.register_blueprint(audits.bp)  # its /audits and /lights.gpx rules outrank the API's <layer_name> ones

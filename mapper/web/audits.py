@@ -17,13 +17,14 @@ from mapper.export import get_format
 from mapper.export.gpx import uncovered_routes
 from mapper.importers.gpx import KEYWORDS_FILE, LOCAL_TIME, MAX_BYTES, clean_flag, import_walk, load_keywords
 from mapper.validate import parse_datetime
-from mapper.web.auth import bearer_token, require_zone
+from mapper.web.auth import protect_session_writes, require_zone
 
 WALKERS = ("officer", "admin", "steering")  # who may bring in a walk
 from mapper.web.api import layer_filters, public
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("audits", __name__)
+bp.before_request(protect_session_writes)  # CSRF for sessions' writes, after the sign-in check
 
 AUDIT_SOURCE = b'"source":"audit"'  # as the store writes it: compact JSON, so a prefilter on the raw lines is exact
 
@@ -35,8 +36,6 @@ AUDIT_SOURCE = b'"source":"audit"'  # as the store writes it: compact JSON, so a
 def upload_walk(zone_id):
     zone = get_zones().get(zone_id)
     require_zone(zone.id, WALKERS)  # a bearer token, or a session with its CSRF token
-    if bearer_token() is None:
-        current_app.extensions["csrf"].protect()
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the walk as multipart/form-data with the GPX file in the field 'file' "
                                    f"(got {request.mimetype or 'no Content-Type'!r}).", field="Content-Type")
@@ -141,7 +140,6 @@ def upload_page(zone_id):
     account = require_zone(zone.id, WALKERS)
     result, error = None, None
     if request.method == "POST":
-        current_app.extensions["csrf"].protect()  # this blueprint is exempt for bearer-token API clients only
         upload, form = request.files.get("file"), request.form
         try:
             if upload is None or not upload.filename:

@@ -130,6 +130,16 @@ def current_officer():
     return current_user if current_user.is_authenticated else None
 
 
+def protect_session_writes():
+    """The ``before_request`` of the staff blueprints (exempt from the app-wide CSRF check in ``create_app``): a
+    signed-in browser's write must carry its CSRF token, checked once we know who is asking (a stranger hears 401, not
+    about forms); a bearer-token client reads no cookie, so a cross-site page cannot forge its requests, and needs
+    none."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token() is None:
+        require_officer()
+        current_app.extensions["csrf"].protect()
+
+
 def require_officer():
     officer = current_officer()
     if officer is None:

@@ -30,7 +30,7 @@ from mapper.errors import MapperError, NotFound, OutsideZone, ValidationError
 from mapper.export import FORMATS, write_collection
 from mapper.validate import clean_value, format_datetime, quote, validate_feature, validate_geometry
 from mapper.web.api import read_json
-from mapper.web.auth import bearer_token, require_officer, require_zone
+from mapper.web.auth import protect_session_writes, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("community_payback", __name__)
@@ -49,12 +49,7 @@ GAPS = 5
 NEAREST = 3
 
 
-@bp.before_request
-def protect_session_writes():
-    """A signed-in browser's write carries the CSRF token; a bearer-token client reads no cookie and needs none."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token() is None:
-        require_officer()  # 401 before the token check: a stranger is told to sign in, not about forms
-        current_app.extensions["csrf"].protect()
+bp.before_request(protect_session_writes)
 
 
 # -- what the analysis needs from the store ------------------------------------------------------------------------

@@ -18,19 +18,18 @@ from flask_babel import gettext as _
 from mapper import lifecycle, moderation
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.web.api import read_json
-from mapper.web.auth import bearer_token, require_zone
+from mapper.web.auth import bearer_token, protect_session_writes, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("moderation", __name__)
+bp.before_request(protect_session_writes)  # CSRF for sessions' writes, after the sign-in check
 
 LIST_LIMIT = 100  # pending contributions shown at once, oldest first; the rest follow as these are dealt with
 
 
 def checked_zone(zone_id):
-    """``(officer, zone)`` once the account may moderate in the zone; for a write, once its CSRF token is good."""
+    """``(officer, zone)`` once the account may moderate in the zone."""
     officer = require_zone(zone_id)
-    if request.method == "POST" and bearer_token() is None:
-        current_app.extensions["csrf"].protect()
     return officer, get_zones().get(zone_id)
 
 

@@ -5,12 +5,12 @@ so a stranger learns nothing, not even whether a zone or report exists. A sessio
 carry the CSRF token (``X-CSRFToken``); a bearer-token request reads no cookie and needs none.
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from mapper import lifecycle
 from mapper.errors import ValidationError
 from mapper.web.api import read_json
-from mapper.web.auth import bearer_token, require_officer, require_zone
+from mapper.web.auth import protect_session_writes, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("officers", __name__, url_prefix="/api")
@@ -18,11 +18,7 @@ bp = Blueprint("officers", __name__, url_prefix="/api")
 CHANGE_FIELDS = ("status", "priority", "public_note", "internal_note", "duplicate_of")
 
 
-@bp.before_request
-def protect_session_writes():
-    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token() is None:
-        require_officer()  # 401 before the token check: a stranger is told to sign in, not about forms
-        current_app.extensions["csrf"].protect()
+bp.before_request(protect_session_writes)
 
 
 def checked_feature(zone_id, layer_name, feature_id):

@@ -26,10 +26,11 @@ from mapper import lifecycle
 from mapper.crs import to_british_national_grid
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.export import worklist
-from mapper.web.auth import bearer_token, require_zone
+from mapper.web.auth import protect_session_writes, require_zone
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("repairs", __name__)
+bp.before_request(protect_session_writes)  # CSRF for sessions' writes, after the sign-in check
 
 LAYER = "lights"
 CHANGE_FIELDS = ("status", "priority", "public_note", "internal_note", "duplicate_of")
@@ -146,8 +147,6 @@ def repairs_page(zone_id):
 def change(zone_id):
     """One report's form (``id``) or the bulk form (several ``id``): the same change to each, each on its own."""
     officer, zone, layer, stages = checked_zone(zone_id)
-    if bearer_token() is None:
-        current_app.extensions["csrf"].protect()  # a session's form carries the token; a bearer token reads no cookie
     form = request.form
     ids = list(dict.fromkeys(i.strip() for i in form.getlist("id") if i.strip()))
     fields = {name: (form.get(name) or "").strip() or None for name in CHANGE_FIELDS}
