@@ -18,7 +18,6 @@ from flask import (Blueprint, current_app, flash, jsonify, make_response, redire
                    url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -317,27 +316,23 @@ def signed_in_account(form=False):
     return current_user
 
 
-# The pages each role works from, per zone, listed on "Your account": (endpoint, label). Each page checks the role
-# again; this is only the way in.
-WORK_PAGES = {
-    "officer": (("repairs.repairs_page", _l("Lighting repairs")), ("moderation.moderation_page", _l("Moderation")),
-                ("community_payback.planning_page", _l("Community Payback planning")),
-                ("audits.upload_page", _l("Upload an audit walk")), ("analysts.police_upload", _l("Upload police data")),
-                ("analysts.hotspots_page", _l("Hotspots")), ("progress.progress_page", _l("Progress"))),
-    "steering": (("audits.upload_page", _l("Upload an audit walk")),
-                 ("community_payback.planning_page", _l("Community Payback planning")),
-                 ("progress.progress_page", _l("Progress"))),
-    "probation": (("community_payback.planning_page", _l("Community Payback planning")),),
-}
-WORK_PAGES["admin"] = WORK_PAGES["officer"]
-
-
 def work_links(account):
-    """``[(zone, [(url, label), ...]), ...]``: the pages the account works from in each of its zones."""
+    """``[(zone, [(url, label), ...]), ...]``: the pages the account works from in each of its zones. Who may open
+    each page is the roles its own blueprint checks, so this list cannot offer a page that answers 403."""
+    from mapper.accounts import ROLES
+    from mapper.web.audits import WALKERS
+    from mapper.web.community_payback import READ_ROLES
     from mapper.web.context import get_zones
 
-    pages = WORK_PAGES.get(account.role, ())
-    return [(zone, [(url_for(endpoint, zone_id=zone.id), label) for endpoint, label in pages])
+    pages = (("repairs.repairs_page", _("Lighting repairs"), STAFF_ROLES),
+             ("moderation.moderation_page", _("Moderation"), STAFF_ROLES),
+             ("community_payback.planning_page", _("Community Payback planning"), READ_ROLES),
+             ("audits.upload_page", _("Upload an audit walk"), WALKERS),
+             ("analysts.police_upload", _("Upload police data"), STAFF_ROLES),
+             ("analysts.hotspots_page", _("Hotspots"), ROLES),
+             ("progress.progress_page", _("Progress"), ROLES))
+    mine = [(endpoint, label) for endpoint, label, roles in pages if account.role in roles]
+    return [(zone, [(url_for(endpoint, zone_id=zone.id), label) for endpoint, label in mine])
             for zone in get_zones() if account.can_see(zone.id)]
 
 

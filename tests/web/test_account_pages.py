@@ -363,3 +363,5 @@ def test_your_account_lists_the_pages_you_work_from_in_your_zones(app, accounts)
     sign_in(probation, "pat")
     page = probation.get("/account").get_data(as_text=True).split('id="your-work"')[1].split("<h2")[0]
     assert 'href="/zones/new-parks/community-payback"' in page and "/repairs" not in page
+    for path in re.findall(r'href="(/zones/[^"]+)"', page):  # every page offered opens for this role
+        assert probation.get(path).status_code == 200, path
