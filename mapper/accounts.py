@@ -6,9 +6,14 @@ dependency; argon2 would be as good but needs a compiled package). API tokens ar
 SHA-256: a token has 256 bits of entropy, so a fast hash is enough and lets a request find its account in one lookup.
 Password-reset tokens are the same kind of secret, stored the same way, valid for an hour and used once.
 
-Signing out everywhere: a session cookie names the account *and* its session key (:attr:`Account.session_id`); a
-password change, a reset or "sign out my other sessions" draws a new key, so every cookie carrying the old one stops
-working at its next request. A deleted account's name is kept as a tombstone so that no new account can take it:
+Sessions live here, not only in the browser's cookie: each sign-in adds a record (a random secret kept as its
+SHA-256, with when it began and was last seen) and the cookie carries ``name:account key:secret``
+(:attr:`Account.sign_in_id`). Signing out deletes the record, so a copy of the cookie is nobody afterwards. A
+sign-in ends after SESSION_IDLE without a request or SESSION_LIFETIME in all; an account keeps at most MAX_SESSIONS
+(the least recently seen goes first). A password change, a reset or "sign out my other sessions" deletes the other
+records and draws a new account key (:attr:`Account.session_id`), which every sign-in's cookie also has to match.
+API tokens outlive a password change or reset: a password never reveals a token (only ``mapper users token`` makes
+one, shown once), and they serve the council's machine clients; ``mapper users revoke-token NAME --all`` ends them. A deleted account's name is kept as a tombstone so that no new account can take it:
 the repair histories that name it stay about the person who did the work.
 """
 
@@ -18,7 +23,7 @@ import os
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -46,6 +51,13 @@ RESET_LIFETIME = timedelta(hours=1)
 MAX_RESETS = 5  # outstanding reset links per account; older ones are dropped
 # A token's "last used" is written at most this often, so an API client does not rewrite the account file each call.
 TOKEN_USE_RESOLUTION = timedelta(hours=1)
+# A sign-in lasts an officer's working day with its breaks, and ends overnight (a council PC left signed in, a lost
+# phone); a tab kept busy all week signs in again after seven days.
+SESSION_IDLE = timedelta(hours=12)
+SESSION_LIFETIME = timedelta(days=7)
+MAX_SESSIONS = 10  # per account: a desk PC, a laptop, a phone and a few browsers; the least recently seen go first
+# A session's "last seen" is written at most this often: a page view does not rewrite the account file each time.
+SESSION_SEEN_RESOLUTION = timedelta(minutes=5)
 # Hashed once so that a sign-in with an unknown name takes as long as one with a wrong password.
 _DUMMY_HASH = generate_password_hash("not a password", method=PASSWORD_METHOD)
 
@@ -88,6 +100,24 @@ def new_session_key():
     return secrets.token_urlsafe(16)
 
 
+def session_live(record, now):
+    """Whether a sign-in record is still good: seen within SESSION_IDLE and begun within SESSION_LIFETIME."""
+    created, seen = moment(record.get("created")), moment(record.get("last_seen"))
+    return created is not None and seen is not None and now - seen < SESSION_IDLE and now - created < SESSION_LIFETIME
+
+
+def split_sign_in(sign_in_id):
+    """``name:key:secret`` -> ("name:key", SHA-256 of the secret), or ("", "") for anything else."""
+    account_part, _, secret = str(sign_in_id).rpartition(":")
+    if not account_part or len(secret) < 32:
+        return "", ""
+    return account_part, token_digest(secret)
+
+
+def find_session(sessions, digest):
+    return next((record for record in sessions if secrets.compare_digest(digest, record.get("sha256", ""))), None)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """What may be shown about an API token: never the token, nor its hash."""
@@ -111,12 +141,16 @@ class Account:
     session_key: str = field(default="", repr=False)
     resets: tuple = field(default=(), repr=False)  # {"sha256", "expires", "used"}
     password_changed: str = ""
+    sessions: tuple = field(default=(), repr=False, compare=False)  # {"sha256", "created", "last_seen"}
+    # Not stored: the sign-in this account object was loaded for (what the cookie carries), "" for none.
+    sign_in_id: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, entry):
         return cls(entry["name"], entry["role"], tuple(entry.get("zones", ())), entry.get("password_hash", ""),
                    tuple(entry.get("tokens", ())), entry.get("email") or "", entry.get("session_key") or "",
-                   tuple(entry.get("resets", ())), entry.get("password_changed") or "")
+                   tuple(entry.get("resets", ())), entry.get("password_changed") or "",
+                   tuple(entry.get("sessions", ())))
 
     @property
     def is_admin(self):
@@ -127,8 +161,8 @@ class Account:
 
     @property
     def session_id(self):
-        """What the session cookie stores: the name and the current session key (accounts written before keys
-        existed use a digest of their password hash, which a password change replaces too)."""
+        """The account part of every sign-in's cookie: the name and the current account key (accounts written before
+        keys existed use a digest of their password hash, which a password change replaces too)."""
         key = self.session_key or hashlib.sha256(f"session:{self.password_hash}".encode()).hexdigest()[:22]
         return f"{self.name}:{key}"
 
@@ -142,12 +176,14 @@ class Account:
     is_anonymous = False
 
     def get_id(self):
-        return self.session_id
+        # Flask-Login stores this in the cookie: only a sign-in made by Accounts.start_session is ever somebody.
+        return self.sign_in_id
 
     def to_dict(self):
         return {"name": self.name, "role": self.role, "zones": list(self.zones), "email": self.email,
                 "password_hash": self.password_hash, "password_changed": self.password_changed,
-                "session_key": self.session_key, "tokens": list(self.tokens), "resets": list(self.resets)}
+                "session_key": self.session_key, "tokens": list(self.tokens), "resets": list(self.resets),
+                "sessions": list(self.sessions)}
 
 
 def token_digest(token):
@@ -246,12 +282,23 @@ class Accounts:
         return self._load().get(name)
 
     def for_session(self, session_id):
-        """The account a session cookie names, if its session key is still current (else the session is over)."""
+        """The account ``name:key`` names, if that account key is still current: the account-wide half of
+        :meth:`for_sign_in`."""
         name, _, _ = str(session_id).partition(":")
         account = self.get(name)
         if account is None or not secrets.compare_digest(account.session_id, str(session_id)):
             return None
         return account
+
+    def for_sign_in(self, sign_in_id, now=None):
+        """The account a session cookie names while that sign-in lasts (its record is there and live, and the
+        account key is current), carrying ``sign_in_id``; else None: signed out, expired, or never signed in."""
+        account_part, digest = split_sign_in(sign_in_id)
+        account = self.for_session(account_part) if digest else None
+        record = find_session(account.sessions, digest) if account is not None else None
+        if record is None or not session_live(record, now or utcnow()):
+            return None
+        return replace(account, sign_in_id=sign_in_id)
 
     def authenticate(self, name, password):
         """The account if the password is right, else None (in the same time whether or not the name exists)."""
@@ -416,11 +463,13 @@ class Accounts:
 
     @staticmethod
     def _change_password(entry, password_hash, now):
-        """A new password ends every session (a new key) and every reset link still outstanding."""
+        """A new password ends every session (its record and key) and every reset link still outstanding; API tokens
+        stay (see the module doc)."""
         stamp = format_datetime(now)
         entry["password_hash"] = password_hash
         entry["password_changed"] = stamp
         entry["session_key"] = new_session_key()
+        entry["sessions"] = []
         for reset in entry.get("resets", []):
             reset.setdefault("used", stamp)
 
@@ -432,13 +481,72 @@ class Accounts:
                                                                      now or utcnow()))
         return self.get(name)
 
-    def end_sessions(self, name):
-        """Sign ``name`` out everywhere (a new session key). The updated account."""
-        def rotate(accounts, deleted):
-            self._entry(accounts, name)["session_key"] = new_session_key()
+    # -- sessions -----------------------------------------------------------------------------------------------
 
-        self._modify(rotate)
-        return self.get(name)
+    def start_session(self, name, now=None):
+        """A new sign-in for ``name``: the account, carrying in ``sign_in_id`` what its cookie is to hold. Only the
+        secret's SHA-256 is stored; ended and expired records are dropped, and the least recently seen beyond
+        MAX_SESSIONS."""
+        secret = secrets.token_urlsafe(32)
+        now = now or utcnow()
+        stamp = format_datetime(now)
+
+        def add(accounts, deleted):
+            entry = self._entry(accounts, name)
+            live = [record for record in entry.get("sessions", []) if session_live(record, now)]
+            live.append({"sha256": token_digest(secret), "created": stamp, "last_seen": stamp})
+            live.sort(key=lambda record: moment(record["last_seen"]))  # stable: the newest sign-in stays last
+            entry["sessions"] = live[-MAX_SESSIONS:]
+            return Account.from_dict(entry).session_id
+
+        sign_in_id = f"{self._modify(add)}:{secret}"
+        return self.for_sign_in(sign_in_id, now)
+
+    def record_session_use(self, sign_in_id, now=None):
+        """Note that a sign-in is in use (what SESSION_IDLE counts from), at most once per SESSION_SEEN_RESOLUTION."""
+        account_part, digest = split_sign_in(sign_in_id)
+        now = now or utcnow()
+        account = self.for_session(account_part) if digest else None
+        record = find_session(account.sessions, digest) if account is not None else None
+        if record is None or now - (moment(record.get("last_seen")) or now) < SESSION_SEEN_RESOLUTION:
+            return
+
+        def touch(accounts, deleted):  # the record may have ended meanwhile: then there is nothing to touch
+            found = find_session(accounts.get(account.name, {}).get("sessions", []), digest)
+            if found is not None and session_live(found, now):
+                found["last_seen"] = format_datetime(now)
+
+        self._modify(touch)
+
+    def end_session(self, sign_in_id):
+        """Sign out one sign-in: its record goes, so a copy of its cookie is nobody from now on."""
+        account_part, digest = split_sign_in(sign_in_id)
+        name = account_part.partition(":")[0]
+
+        def remove(accounts, deleted):
+            if name in accounts:
+                accounts[name]["sessions"] = [record for record in accounts[name].get("sessions", [])
+                                              if not secrets.compare_digest(digest, record.get("sha256", ""))]
+
+        if digest:
+            self._modify(remove)
+
+    def end_sessions(self, name, keep=""):
+        """Sign ``name`` out everywhere (a new account key, every record gone) except the sign-in ``keep``, which
+        goes on under the new key. The updated account, carrying the kept sign-in's new id ("" if none was kept)."""
+        _, kept_digest = split_sign_in(keep)
+
+        def end(accounts, deleted):
+            entry = self._entry(accounts, name)
+            entry["session_key"] = new_session_key()
+            kept = find_session(entry.get("sessions", []), kept_digest) if kept_digest else None
+            entry["sessions"] = [kept] if kept is not None else []
+            return Account.from_dict(entry).session_id if kept is not None else ""
+
+        account_part = self._modify(end)
+        if not account_part:
+            return self.get(name)
+        return self.for_sign_in(f"{account_part}:{keep.rpartition(':')[2]}") or self.get(name)
 
     def set_email(self, name, email):
         """Set (or, with '' or None, remove) the address reset links are sent to."""

@@ -6,9 +6,10 @@ send ``Authorization: Bearer <token>``. Failed sign-ins are throttled per addres
 one process per deployment today; a shared store would be configured with RATELIMIT_STORAGE_URI).
 
 Also here: "forgot your password?" (a single-use link by email, valid an hour; the answer is the same whatever name
-is entered) and "Your account" (change the password, sign out other sessions, see and revoke API tokens). The
-session cookie holds the account's session key (see :mod:`mapper.accounts`), so a password change, a reset or a
-deleted account ends the other sessions at their next request.
+is entered) and "Your account" (change the password, sign out other sessions, see and revoke API tokens). Each
+sign-in has a record in the accounts store and the session cookie carries its id (see :mod:`mapper.accounts`):
+signing out deletes the record, so a copied cookie is nobody afterwards, and a password change, a reset or a deleted
+account ends the other sessions at their next request.
 """
 
 import logging
@@ -72,8 +73,8 @@ def init_app(app):
     app.extensions["accounts"] = Accounts(app.config["DATA_DIR"])
     manager = LoginManager(app)
     manager.session_protection = "basic"
-    # The cookie names the account and its session key: a stale key (password changed) or a deleted account is nobody.
-    manager.user_loader(lambda session_id: get_accounts().for_session(session_id))
+    # The cookie names a sign-in: one signed out, expired or ended by a password change, or a deleted account, is nobody.
+    manager.user_loader(account_for_session)
     manager.request_loader(account_for_bearer)
     app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config, notify.outbox_for(app))
     manager.unauthorized_handler(lambda: (_ for _ in ()).throw(NotSignedIn("Sign in to do this.")))
@@ -116,6 +117,17 @@ def account_for_bearer(request_):
             accounts.record_token_use(token)
         except OSError:  # a full or read-only disk must not turn away a client whose token is good
             log.warning("Could not record the use of an API token of %s", account.name, exc_info=True)
+    return account
+
+
+def account_for_session(sign_in_id):
+    accounts = get_accounts()
+    account = accounts.for_sign_in(sign_in_id)
+    if account is not None:
+        try:
+            accounts.record_session_use(sign_in_id)
+        except OSError:  # a full or read-only disk must not sign out someone whose session is good
+            log.warning("Could not record the use of a session of %s", account.name, exc_info=True)
     return account
 
 
@@ -182,7 +194,7 @@ def login():
     account = get_accounts().authenticate(request.form.get("name", "").strip(), request.form.get("password", ""))
     if account is None:
         return render_template("login.html", form=form, error="That name and password do not match."), 401
-    login_user(account)
+    login_user(get_accounts().start_session(account.name))
     return redirect(safe_next(request.form.get("next")), code=303)
 
 
@@ -363,15 +375,15 @@ def change_password():
         updated = get_accounts().set_password(account.name, confirmed_password())
     except ValidationError as error:
         return account_page(account, error.message, error.status)
-    login_user(updated)  # this session carries the new key
+    login_user(get_accounts().start_session(updated.name))  # every sign-in ended: this browser gets a new one
     flash(_("Your password has been changed. Your other sessions have been signed out."))
     return redirect(url_for("auth.account"), code=303)
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
 def end_other_sessions():
-    updated = get_accounts().end_sessions(signed_in_account(form=True).name)
-    login_user(updated)
+    account = signed_in_account(form=True)
+    login_user(get_accounts().end_sessions(account.name, keep=account.sign_in_id))  # this one goes on, re-keyed
     flash(_("Your other sessions have been signed out."))
     return redirect(url_for("auth.account"), code=303)
 
@@ -388,5 +400,7 @@ def revoke_token(token_id):
 def logout():
     if request.method == "GET":  # a link cannot sign anyone out (CSRF): the page's button posts the form
         return render_template("login.html", form=LoginForm(), error=None, signing_out=True)
+    if current_user.is_authenticated:  # a bearer token's account has no sign-in to end
+        get_accounts().end_session(current_user.sign_in_id)  # on the server too: a copy of the cookie is nobody now
     logout_user()
     return redirect(url_for("pages.index"), code=303)
