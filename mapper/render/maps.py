@@ -100,6 +100,7 @@ SCRIPT_TEXTS = {
 }
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+NONCE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")  # a CSP nonce: base64 (standard or URL-safe) or hex
 
 
 def _check_url(value, name):
@@ -272,13 +273,17 @@ class ZonePage(Figure):
         "<noscript><p>{{ this.noscript }}</p></noscript>\n"
         "{{ this.html.render(**kwargs) }}\n"
         "</main>\n"
-        "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n"
+        '<script{% if this.nonce %} nonce="{{ this.nonce|e }}"{% endif %}>\n{{ this.script.render(**kwargs) }}\n</script>\n'
         "</body>\n</html>\n"
     )
 
     def __init__(self, title, heading, home_url, subtitle="", translate=None, language="en-GB", languages=(),
-                 current_language=""):
+                 current_language="", nonce=None):
         super().__init__()
+        if nonce is not None and not (isinstance(nonce, str) and NONCE.fullmatch(nonce)):
+            raise ValueError(f"nonce must be a base64 or hex token, not {nonce!r}")
+        # The Content-Security-Policy nonce that lets the page's one inline script (Folium's map set-up) run.
+        self.nonce = nonce
         for name, value in (("title", title), ("heading", heading)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be non-empty text, not {value!r}")
@@ -409,6 +414,35 @@ class LineLayer(Layer):
                                        for value, colour, label in source.classes]
 
 
+class LayerControl(folium.LayerControl):
+    """Folium's layer control, made by zone-map.js's ``L.peopleZones.layers``: Leaflet's own puts each layer's name
+    in with innerHTML, and a name can carry a zone's name (``mapper zones add``); this one writes names as text."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }}_layers = {
+                base_layers : {
+                    {%- for key, val in this.base_layers.items() %}
+                    {{ key|tojson }} : {{ val }},
+                    {%- endfor %}
+                },
+                overlays :  {
+                    {%- for key, val in this.overlays.items() %}
+                    {{ key|tojson }} : {{ val }},
+                    {%- endfor %}
+                },
+            };
+            let {{ this.get_name() }} = L.peopleZones.layers(
+                {{ this.get_name() }}_layers.base_layers,
+                {{ this.get_name() }}_layers.overlays,
+                {{ this.options|tojavascript }}
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
 class Legend(MacroElement):
     """The key to every layer's categories and statuses, as real text in a collapsible control on the map.
 
@@ -522,7 +556,7 @@ class Legend(MacroElement):
 
 
 def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_url, translations=None,
-                  language="en-GB", languages=(), current_language="", lines=()):
+                  language="en-GB", languages=(), current_language="", lines=(), nonce=None):
     """The whole zone map page as an HTML string.
 
     Parameters
@@ -544,6 +578,9 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
         The languages on offer and the one chosen; a switcher is shown when there is more than one.
     lines : sequence of LineSource
         Overlays of lines or areas (audit walks, the area not yet walked), off until switched on.
+    nonce : str, optional
+        The Content-Security-Policy nonce for the page's inline script (the web layer's, per request); without one
+        the script carries none, and a policy without 'unsafe-inline' stops the map.
 
     Examples
     --------
@@ -566,7 +603,7 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
     page = ZonePage(title=translate("{zone} map – People Zones", zone=zone.name),
                     heading=translate("{zone}: {layers}", zone=zone.name, layers=titles) if titles else zone.name,
                     subtitle=zone.properties.get("council", ""), home_url=home_url, translate=translate,
-                    language=language, languages=languages, current_language=current_language)
+                    language=language, languages=languages, current_language=current_language, nonce=nonce)
     centre_lat, centre_lon = zone.centre  # Zone.centre is already Leaflet's (lat, lon)
     # minZoom/maxZoom go to Leaflet as they are; they also bound the clustering in zone-map.js.
     fmap = ZoneMap(assets, tiles_url, tiles_attribution, translate=translate, location=[centre_lat, centre_lon],
@@ -578,7 +615,7 @@ def zone_map_html(zone, sources, *, assets, tiles_url, tiles_attribution, home_u
     point_layers = [PointLayer(source, translate=translate).add_to(fmap) for source in sources]
     if point_layers:
         Legend(point_layers, translate).add_to(fmap)
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    LayerControl(collapsed=False, position="topright").add_to(fmap)
     min_lon, min_lat, max_lon, max_lat = zone.bbox  # GeoJSON order...
     fmap.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])  # ...to Leaflet's [[south, west], [north, east]]
     return page.render()

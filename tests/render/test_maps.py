@@ -72,7 +72,7 @@ def test_boundary_is_drawn_in_geojson_order_and_fitted_in_leaflet_order(bell_fou
 
 
 def test_layer_control_lists_boundary_and_every_point_layer(bell_foundry_html, schema):
-    control = bell_foundry_html[bell_foundry_html.index("overlays :"):bell_foundry_html.index("L.control.layers")]
+    control = bell_foundry_html[bell_foundry_html.index("overlays :"):bell_foundry_html.index("L.peopleZones.layers")]
     assert '"Bell Foundry boundary"' in control
     for layer in map_layers(schema):
         assert re.search(rf'"{re.escape(layer.title)}" : point_layer_[0-9a-f]+,', control)

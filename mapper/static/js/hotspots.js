@@ -117,7 +117,9 @@
     var targets = L.geoJSON(results[2], {
       style: {color: colours.target, weight: 3, fill: true, fillOpacity: 0.05, className: 'target-area'},
       onEachFeature: function (feature, layer) {
-        layer.bindTooltip(format(strings.rank, {rank: feature.properties.rank}));
+        var tip = document.createElement('span');  // Leaflet puts a string tooltip in as HTML; text goes in as text
+        tip.textContent = format(strings.rank, {rank: feature.properties.rank});
+        layer.bindTooltip(tip);
         layer.bindPopup(targetPopup(feature));
       }
     }).addTo(map);

@@ -340,7 +340,8 @@
                {color: '#222', weight: 2, dashArray: '4 4', interactive: false}).addTo(columnLayer);
     L.circleMarker([column.lat, column.lon], {radius: 5, color: '#222', weight: 2, fillColor: '#fff', fillOpacity: 1,
                                               className: 'repair-column-marker'})
-      .bindTooltip(column.unit_id).addTo(columnLayer);
+      // The unit id comes from a council's file: Leaflet puts a string tooltip in as HTML, so it gets an element.
+      .bindTooltip(element('span', null, column.unit_id)).addTo(columnLayer);
   }
 
   function highlight(id) {

@@ -165,22 +165,58 @@
   }
 
   // Static, validated pieces only (colours and letters from the layer configuration): never user text.
-  function markerHtml(kind, colour, symbol, look) {
+  var SVG = 'http://www.w3.org/2000/svg';
+
+  function svgElement(tag, attributes) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attributes).forEach(function (name) { node.setAttribute(name, String(attributes[name])); });
+    return node;
+  }
+
+  // A marker's picture, built as elements (never an HTML string, so no value can become markup).
+  function markerElement(kind, colour, symbol, look) {
     var filled = look === 'filled';
     var fill = filled ? colour : '#ffffff';
-    var dash = look === 'dashed' ? ' stroke-dasharray="4 3"' : '';
+    var stroke = filled ? '#ffffff' : colour;
     var width = filled ? 1.5 : 3;
+    var size = kind === 'symbol' ? 24 : 18;
+    var svg = svgElement('svg', {width: size, height: size, viewBox: '0 0 ' + size + ' ' + size,
+                                 'aria-hidden': 'true', focusable: 'false'});
+    var shape = kind === 'symbol' ?
+      svgElement('rect', {x: 2, y: 2, width: 20, height: 20, rx: 5, fill: fill, stroke: stroke, 'stroke-width': width}) :
+      svgElement('circle', {cx: 9, cy: 9, r: 6.5, fill: fill, stroke: stroke, 'stroke-width': width});
+    if (look === 'dashed') { shape.setAttribute('stroke-dasharray', '4 3'); }
+    svg.appendChild(shape);
     if (kind === 'symbol') {
-      return '<svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
-        '<rect x="2" y="2" width="20" height="20" rx="5" fill="' + fill + '" stroke="' +
-        (filled ? '#ffffff' : colour) + '" stroke-width="' + width + '"' + dash + '/>' +
-        '<text x="12" y="16.5" text-anchor="middle" font-size="13" font-weight="700" font-family="sans-serif" fill="' +
-        (filled ? '#ffffff' : colour) + '">' + (SYMBOL.test(symbol || '') ? symbol : '') + '</text></svg>';
+      var letter = svgElement('text', {x: 12, y: 16.5, 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 700,
+                                       'font-family': 'sans-serif', fill: stroke});
+      letter.textContent = SYMBOL.test(symbol || '') ? symbol : '';
+      svg.appendChild(letter);
     }
-    return '<svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true" focusable="false">' +
-      '<circle cx="9" cy="9" r="6.5" fill="' + fill + '" stroke="' + (filled ? '#ffffff' : colour) +
-      '" stroke-width="' + width + '"' + dash + '/></svg>';
+    return svg;
   }
+
+  // A divIcon that gives each marker its own copy of an element: Leaflet's divIcon takes an HTML string (parsed as
+  // markup) or one element, which it would move from marker to marker when the icon is shared.
+  var ElementIcon = L.DivIcon.extend({
+    options: {html: '', element: null},
+    createIcon: function (oldIcon) {
+      var div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+      div.appendChild(this.options.element.cloneNode(true));
+      return div;
+    }
+  });
+
+  // Leaflet's layer control puts each layer's name in with innerHTML, and a name can come from a zone's (`mapper zones
+  // add`): this one lets Leaflet build the row with no name, then writes the name in as text.
+  var LayersControl = L.Control.Layers.extend({
+    _addItem: function (obj) {
+      var label = L.Control.Layers.prototype._addItem.call(this, L.extend({}, obj, {name: ''}));
+      var name = label.firstChild && label.firstChild.lastChild;  // <label><span><input><span> name</span></span>
+      if (name) { name.textContent = ' ' + String(obj.name); }
+      return label;
+    }
+  });
 
   // A User Timing mark ("pz:lights:parsed"), so a profile or benchmarks/map_page.py can see where the time goes.
   function mark(layer, step) {
@@ -407,9 +443,9 @@
       var key = category.id + '|' + status.id;
       if (!this._icons[key]) {
         var size = this.options.marker === 'symbol' ? 24 : 18;
-        this._icons[key] = L.divIcon({
+        this._icons[key] = new ElementIcon({
           className: 'pz-point pz-point--' + this.options.marker,
-          html: markerHtml(this.options.marker, safeColour(category.colour), category.symbol, status.look),
+          element: markerElement(this.options.marker, safeColour(category.colour), category.symbol, status.look),
           iconSize: [size, size]
         });
       }
@@ -435,7 +471,7 @@
       var marker = L.marker(latlng, {
         icon: L.divIcon({
           className: 'pz-cluster pz-cluster--' + this.options.marker,
-          html: '<span>' + String(cluster.properties.point_count_abbreviated).replace(/[^0-9.k]/g, '') + '</span>',
+          html: element('span', null, String(cluster.properties.point_count_abbreviated)),  // its own element
           iconSize: [size, size]
         }),
         keyboard: true,
@@ -849,6 +885,7 @@
     Legend: Legend,
     lineLayer: lineLayer,
     pointLayer: function (options) { return new PointLayer(options); },
+    layers: function (baseLayers, overlays, options) { return new LayersControl(baseLayers, overlays, options); },
     legend: function (elementId, filterable) { return new Legend({element: elementId, filterable: filterable || {}}); }
   };
 }());
