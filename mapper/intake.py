@@ -1,9 +1,11 @@
 """A submission's journey: validate -> zones -> store. The API, the forms, the CLI and the importers call this.
 
 Validation and placing finish before the first write, so a refused feature never leaves anything behind.
+:func:`submit` and :func:`submit_once` take the public's submissions (the API, the report form), which may not give
+the fields imports, walks and the server set; :func:`judge_many` takes the importers' and the CLI's, which may.
 """
 
-from mapper.validate import validate_feature
+from mapper.validate import PUBLIC, TRUSTED, validate_feature
 from mapper.zones import place
 
 
@@ -59,12 +61,13 @@ def confirm(zone_id, layer_name, feature_id, client_id, *, schema, zones, store)
 
 def _prepare(raw, layer_name, schema, zones, zone_id):
     layer = schema.layer(layer_name)
-    submission = validate_feature(raw, layer)
+    submission = validate_feature(raw, layer, context=PUBLIC)  # the API's POSTs and the report form: the public's
     return place(zones, submission.lon, submission.lat, zone_id), layer, submission
 
 
-def judge_many(raws, layer_name, zone_id, *, schema, zones, status=None):
-    """Validate and place many Features for one zone without storing anything.
+def judge_many(raws, layer_name, zone_id, *, schema, zones, status=None, context=TRUSTED):
+    """Validate and place many Features for one zone without storing anything: the importers' and the CLI's way in,
+    so trusted by default (they set ``source``, ``source_key``... as data/layers.toml allows imports to).
 
     Returns ``(accepted submissions, refusals)`` where each refusal is ``(position, MapperError)``, so that a caller
     can decide all-or-nothing after the last row. ``status`` is a trusted caller's (an administrator's import).
@@ -76,7 +79,7 @@ def judge_many(raws, layer_name, zone_id, *, schema, zones, status=None):
     accepted, refused = [], []
     for position, raw in enumerate(raws):
         try:
-            submission = validate_feature(raw, layer, status=status)
+            submission = validate_feature(raw, layer, status=status, context=context)
             place(zones, submission.lon, submission.lat, zone.id)
         except MapperError as error:
             refused.append((position, error))

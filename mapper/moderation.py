@@ -41,8 +41,9 @@ PLACEHOLDER = N_("[Removed by a moderator]")
 NOTES = {"edited": N_("The details were corrected by a moderator."),
          "hidden": N_("Some text was removed by a moderator."),
          "restored": N_("Text removed earlier was put back by a moderator.")}
-# Set by imports and intake (where a feature came from, its walk or lamp column), not words a person wrote.
-PROVENANCE = frozenset({"source", "source_key", "walk", "column"})
+# Set by intake (the lamp column a report is linked to), not words a person wrote; what imports and walks set is
+# `set_by` "import" in data/layers.toml, which a moderator's edit may not set either.
+PROVENANCE = frozenset({"column"})
 HIDEABLE_TYPES = ("text", "url", "phone")
 TRUE_WORDS, FALSE_WORDS = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 
@@ -76,7 +77,8 @@ def reject(store, layer, zone_id, feature_id, *, by, reason=None):
 
 def editable_properties(layer):
     """The :class:`mapper.schema.Property` objects a moderator may correct: public, and written by a person."""
-    return [prop for prop in layer.properties.values() if not prop.private and prop.name not in PROVENANCE]
+    return [prop for prop in layer.properties.values()
+            if not prop.private and prop.from_submitter and prop.name not in PROVENANCE]
 
 
 def hideable_properties(layer):

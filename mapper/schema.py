@@ -13,6 +13,14 @@ PROPERTY_TYPES = {"category", "text", "url", "phone", "email", "boolean", "integ
 # told so.
 SERVER_PROPERTIES = ("id", "ref", "status", "zone", "created", "updated", "confirmations", "photo",
                      "location_approximate", "history", "priority", "duplicate_of")
+# Who may give a property's value (``set_by`` in data/layers.toml): whoever submits the feature (a resident through
+# the API or the report form, an officer's moderation edit, an import), or only an import, an audit walk or the
+# server's own working-out (where a feature came from, its key there, its walk, a check's answer). The validator
+# refuses the last two from the public (mapper.validate.PUBLIC), so a resident cannot pose as an import or a walk.
+SET_BY = ("submitter", "import", "server")
+# Who may read a layer's features (``access`` in data/layers.toml): anyone, or only staff (officers and administrators)
+# of the zone, as for crime records, whose public face is the suppressed hotspot and target-area outputs.
+ACCESS = ("public", "staff")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # What a layer's features may be. A layer that takes several (a Community Payback site is a point or an area) has
 # them joined by "|" in Layer.geometry, so that code asking `layer.geometry == "Point"` (hotspots count points) still
@@ -37,10 +45,16 @@ class Property:
     max_length: int = 500
     multiline: bool = False
     visibility: str = "public"
+    set_by: str = "submitter"  # one of SET_BY
 
     @property
     def private(self):
         return self.visibility == "private"
+
+    @property
+    def from_submitter(self):
+        """Whether a public submission (or a moderator's edit) may give it, rather than only imports and the server."""
+        return self.set_by == "submitter"
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,12 @@ class Layer:
     beyond_zone: bool = False  # features may lie outside the zone (a street network reaches past its boundary)
     public_submissions: bool = False  # anyone may add features through the public API and confirm them
     status_colours: dict = field(default_factory=dict)  # status -> "#rrggbb" (the officers' repair map and list)
+    access: str = "public"  # one of ACCESS: who may read its features in any form
+
+    @property
+    def staff_only(self):
+        """Whether only staff of the zone may read its features (every format, a feature, nearby, counts, maps)."""
+        return self.access == "staff"
 
     def status_label(self, status):
         return self.status_labels.get(status, status)
@@ -89,6 +109,11 @@ class Layer:
     @property
     def private_properties(self):
         return [p.name for p in self.properties.values() if p.private]
+
+    @property
+    def import_only_properties(self):
+        """Names of the properties only imports, walks and the server set (``set_by`` other than "submitter")."""
+        return [p.name for p in self.properties.values() if not p.from_submitter]
 
 
 class Schema:
@@ -136,6 +161,9 @@ def _layer(name, spec, path):
             raise ValueError(f"{path}: layer {name!r} property {prop_name!r} is set by the server")
         if prop.get("type") not in PROPERTY_TYPES:
             raise ValueError(f"{path}: layer {name!r} property {prop_name!r} has unknown type {prop.get('type')!r}")
+        if prop.get("set_by", "submitter") not in SET_BY:
+            raise ValueError(f"{path}: layer {name!r} property {prop_name!r} set_by {prop.get('set_by')!r} must be one "
+                             f"of {', '.join(SET_BY)}")
         properties[prop_name] = Property(name=prop_name, **prop)
     categories = tuple(Category(**c) for c in spec.get("categories", []))
     for category in categories:
@@ -154,6 +182,11 @@ def _layer(name, spec, path):
         unknown = set(spec.get(key, ())) - set(statuses)
         if unknown:
             raise ValueError(f"{path}: layer {name!r} {key} has unknown statuses {sorted(unknown)}")
+    access = spec.get("access", "public")
+    if access not in ACCESS:
+        raise ValueError(f"{path}: layer {name!r} access {access!r} must be one of {', '.join(ACCESS)}")
+    if access == "staff" and spec.get("public_submissions", False):
+        raise ValueError(f"{path}: layer {name!r} cannot take public submissions and be read by staff only")
     colours = dict(spec.get("status_colours", {}))
     for status, colour in colours.items():
         if status not in statuses or not (isinstance(colour, str) and COLOUR.match(colour)):
@@ -172,6 +205,7 @@ def _layer(name, spec, path):
         on_map=bool(spec.get("map", spec.get("geometry", "Point") == "Point")),
         beyond_zone=bool(spec.get("beyond_zone", False)),
         public_submissions=bool(spec.get("public_submissions", False)),
+        access=access,
         properties=properties,
         categories=categories,
     )

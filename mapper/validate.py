@@ -24,6 +24,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 PHONE = re.compile(r"^\+?[0-9 ()\-.]{6,40}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Who is submitting. The public (the API's POSTs, the report form, a moderator correcting a contribution) may give only
+# the properties data/layers.toml marks set_by = "submitter"; a trusted caller (an importer, the CLI, an audit walk's
+# upload) may also give those it marks "import" or "server". Public is the default, so a new way in is safe unasked.
+PUBLIC, TRUSTED = "public", "trusted"
+CONTEXTS = (PUBLIC, TRUSTED)
 
 
 @dataclass
@@ -95,7 +100,7 @@ def finite_number(value):
         return False
 
 
-def validate_feature(raw, layer, status=None):
+def validate_feature(raw, layer, status=None, *, context=PUBLIC):
     """Check an untrusted GeoJSON Feature against a layer's schema.
 
     Parameters
@@ -105,6 +110,8 @@ def validate_feature(raw, layer, status=None):
     layer : mapper.schema.Layer
     status : str, optional
         A trusted caller's status (an administrator's import publishes assets); otherwise the layer's initial one.
+    context : {PUBLIC, TRUSTED}
+        Who is submitting: the public may not give the properties that imports, walks and the server set.
 
     Returns
     -------
@@ -131,7 +138,7 @@ def validate_feature(raw, layer, status=None):
     if unknown:
         raise ValidationError(f"Unknown Feature members: {', '.join(map(quote, unknown))}.", field=unknown[0])
     geometry = validate_geometry(raw.get("geometry"), layer.geometry)
-    public, private = validate_properties(raw.get("properties"), layer)
+    public, private = validate_properties(raw.get("properties"), layer, context=context)
     if status is not None and status not in layer.statuses:
         raise ValidationError(f"Unknown status {quote(status)} for layer {layer.name!r}. Statuses are: "
                               f"{', '.join(layer.statuses)}.", field="status")
@@ -272,8 +279,11 @@ def validate_point(geometry):
     return Point(round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS))
 
 
-def validate_properties(raw, layer):
-    """Split and check properties: returns ``(public, private)`` dicts of clean values."""
+def validate_properties(raw, layer, *, context=PUBLIC):
+    """Split and check properties: returns ``(public, private)`` dicts of clean values. ``context`` as in
+    :func:`validate_feature`."""
+    if context not in CONTEXTS:
+        raise ValueError(f"context must be one of {CONTEXTS}, not {context!r}")  # a programming error, not input
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -284,6 +294,14 @@ def validate_properties(raw, layer):
             f"{', '.join(server_set)} {'is' if len(server_set) == 1 else 'are'} set by the server; remove "
             f"{'it' if len(server_set) == 1 else 'them'}.",
             field=server_set[0],
+        )
+    imported = sorted(set(raw) & set(layer.import_only_properties)) if context == PUBLIC else []
+    if imported:
+        named = ", ".join(map(repr, imported))
+        raise ValidationError(
+            f"{named} {'is' if len(imported) == 1 else 'are'} set only by imports, audit walks and the server, not by "
+            f"a submission to layer {layer.name!r}; remove {'it' if len(imported) == 1 else 'them'}.",
+            field=imported[0],
         )
     unknown = sorted(set(raw) - set(layer.properties))
     if unknown:

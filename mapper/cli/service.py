@@ -19,19 +19,22 @@ OUTBOX_FLUSH_SECONDS = 30  # on stopping, how long to keep trying queued emails 
               help="Requests served at once.")
 @data_option
 def serve(host, port, threads, data):
-    """Serve the web app and API with waitress."""
-    from waitress import serve as waitress_serve
+    """Serve the web app and API with waitress, within the limits of the MAPPER_SERVE_* settings."""
+    import logging
 
     from mapper import create_app
+    from mapper.serving import make_server
 
     app = create_app({"DATA_DIR": data} if data else None)
     app.extensions["mapper"].zones()  # an unreadable registry should stop us now, not on the first request
+    server = make_server(app, host=host, port=port, threads=threads)
+    logging.basicConfig()  # waitress logs refused connections and full queues (as waitress.serve did)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"mapper {__version__}: serving {app.config['DATA_DIR']} on http://{shown}:{port}/ (Ctrl+C stops)")
     # waitress stops cleanly on SystemExit; SIGTERM (systemd, docker stop) would otherwise end us with emails queued.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        waitress_serve(app, host=host, port=port, threads=threads)
+        server.run()
     finally:
         flush_outbox(app)
 
@@ -104,12 +107,13 @@ def layer_problems(resources, registry, zone_id, layer_name, damaged):
 def feature_problems(feature, layer, zone):
     """What is wrong with one stored feature by today's schema and zone boundary."""
     from mapper.schema import SERVER_PROPERTIES
-    from mapper.validate import validate_properties
+    from mapper.validate import TRUSTED, validate_properties
 
     properties = feature.get("properties") or {}
     found = []
     try:
-        validate_properties({k: v for k, v in properties.items() if k not in SERVER_PROPERTIES}, layer)
+        validate_properties({k: v for k, v in properties.items() if k not in SERVER_PROPERTIES}, layer,
+                            context=TRUSTED)  # a stored feature may hold what its import set
     except MapperError as error:
         found.append(error.message)
     if properties.get("status") not in layer.statuses:

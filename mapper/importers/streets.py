@@ -188,7 +188,7 @@ def import_streets(path, zone_id, *, schema, zones, store, margin_m=MARGIN_M, sk
     ``skip_invalid`` (as ``mapper import``). Ways skipped by the walking table, the margin or their key are not
     refusals: an OSM extract is full of them.
     """
-    from mapper.validate import validate_feature
+    from mapper.validate import TRUSTED, validate_feature
 
     zone = zones.get(zone_id)
     layer = schema.layer(LAYER)
@@ -211,7 +211,7 @@ def import_streets(path, zone_id, *, schema, zones, store, margin_m=MARGIN_M, sk
         properties = {**_properties(tags, layer, path), "source_key": source_key(feature, tags)}
         try:
             submission = validate_feature({"type": "Feature", "geometry": geometry, "properties": properties},
-                                          layer, status=IN_USE)
+                                          layer, status=IN_USE, context=TRUSTED)
         except MapperError as error:
             report.skipped[REFUSED] += 1
             report.refusals.append((number, error.message))
