@@ -23,7 +23,6 @@ def create_app(config=None):
         import secrets
 
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)  # a 10 MB photo and the form around it
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a draft saved offline may be sent hours later
     app.json.sort_keys = False
     app.json.ensure_ascii = False

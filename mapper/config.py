@@ -27,6 +27,21 @@ ENVIRONMENT = [
     ("MAPPER_SMTP_FROM", "SMTP_FROM", str),
     ("MAPPER_SMTP_TIMEOUT", "SMTP_TIMEOUT", float),
     ("MAPPER_PUBLIC_URL", "PUBLIC_URL", str),
+    ("MAPPER_SERVE_CHANNEL_TIMEOUT", "SERVE_CHANNEL_TIMEOUT", int),
+    ("MAPPER_SERVE_HEADER_TIMEOUT", "SERVE_HEADER_TIMEOUT", float),
+    ("MAPPER_SERVE_MAX_HEADER_BYTES", "SERVE_MAX_HEADER_BYTES", int),
+    ("MAPPER_SERVE_MAX_LINE_BYTES", "SERVE_MAX_LINE_BYTES", int),
+    ("MAPPER_RATELIMIT_STORAGE", "RATELIMIT_STORAGE_URI", str),
+    ("MAPPER_RATELIMIT_PUBLIC_POSTS", "RATELIMIT_PUBLIC_POSTS", str),
+    ("MAPPER_RATELIMIT_ZONE_POSTS", "RATELIMIT_ZONE_POSTS", str),
+    ("MAPPER_RATELIMIT_CONFIRMATIONS", "RATELIMIT_CONFIRMATIONS", str),
+    ("MAPPER_RATELIMIT_CONFIRMATIONS_PER_REPORT", "RATELIMIT_CONFIRMATIONS_PER_REPORT", str),
+    ("MAPPER_RATELIMIT_PHOTOS", "RATELIMIT_PHOTOS", str),
+    ("MAPPER_RATELIMIT_ANALYSIS", "RATELIMIT_ANALYSIS", str),
+    ("MAPPER_ANALYSIS_PUBLIC_MAX_CELLS", "ANALYSIS_PUBLIC_MAX_CELLS", int),
+    ("MAPPER_ANALYSIS_STAFF_MAX_CELLS", "ANALYSIS_STAFF_MAX_CELLS", int),
+    ("MAPPER_ANALYSIS_CONCURRENCY", "ANALYSIS_CONCURRENCY", int),
+    ("MAPPER_ANALYSIS_CACHE_MB", "ANALYSIS_CACHE_MB", int),
 ]
 
 
@@ -38,6 +53,9 @@ def defaults():
         "ZONES_FILE": None,
         "SHIPPED_ZONES_FILE": SHIPPED_DATA_DIR / "zones.geojson",
         "LAYERS_FILE": SHIPPED_DATA_DIR / "layers.toml",
+        # Largest request body (a 10 MB photo and the form around it); `mapper serve` refuses larger before reading it.
+        # Here, not a setdefault in create_app: Flask's own config already holds MAX_CONTENT_LENGTH = None.
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         # Largest JSON body the API reads; larger gets 413 before parsing.
         "MAX_JSON_BYTES": 64 * 1024,
         # Leaflet and plugins: "local" serves node_modules/ (npm ci), "cdn" uses unpkg.
@@ -64,6 +82,40 @@ def defaults():
         "SMTP_TIMEOUT": 10.0,
         # The site's public address for links in emails (https://...); None: the request's host URL.
         "PUBLIC_URL": None,
+        # `mapper serve` (mapper/serving.py): waitress's limits, so one slow or endless connection cannot pin it.
+        "SERVE_CHANNEL_TIMEOUT": 30,  # seconds a connection may stay idle
+        "SERVE_HEADER_TIMEOUT": 20.0,  # seconds for a request's line and headers to arrive, however slowly
+        "SERVE_MAX_HEADER_BYTES": 64 * 1024,  # request line and headers together (431 above)
+        "SERVE_MAX_LINE_BYTES": 4096,  # a chunk-size line of a chunked body (400 above)
+        # Rate limits (mapper/web/limits.py), counted in RATELIMIT_STORAGE_URI: memory:// is one process's count;
+        # give every worker and host the same redis://host:6379 to share one (pip install 'mapper[redis]').
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Per address, across the API POSTs, the report form and reopening. A resident sends a few reports a day;
+        # an audit walk group sharing one phone or one community-centre connection about 30 in an hour (one every
+        # two minutes): 10 a minute and 60 an hour leave them room and cut a script off after 10.
+        "RATELIMIT_PUBLIC_POSTS": "10 per minute; 60 per hour",
+        # Per zone, from every address: a busy evening of audit walks in a ward is ~100 reports an hour.
+        "RATELIMIT_ZONE_POSTS": "300 per hour",
+        # "Me too" per address, and per address and report (a household on one connection is a few people).
+        "RATELIMIT_CONFIRMATIONS": "10 per minute; 60 per hour",
+        "RATELIMIT_CONFIRMATIONS_PER_REPORT": "5 per day",
+        # Reports with a photo per address: each is a decode of up to a phone camera's pixels.
+        "RATELIMIT_PHOTOS": "6 per minute; 30 per hour",
+        # Anonymous hotspot/target requests per address (signed-in staff are exempt): the analysts' page makes
+        # three per submit (the page, its map's grid and its target areas), repeats are served from the cache.
+        "RATELIMIT_ANALYSIS": "30 per minute; 300 per hour",
+        # Grid cells an analysis may cover (rows x columns over the zone; time and answer size grow with them, the
+        # band hardly: it is convolved by FFT). 10,000 lets anyone use 50 m cells in every shipped zone (26 m in
+        # Bell Foundry), ~0.5 s and ~3 MB at most; officers and administrators of the zone may ask for 10 m cells
+        # (158,000 cells in Thringstone & Whitwick, several seconds and ~30 MB).
+        "ANALYSIS_PUBLIC_MAX_CELLS": 10_000,
+        "ANALYSIS_STAFF_MAX_CELLS": 250_000,
+        # Analyses computed at once in one process (the rest wait ANALYSIS_WAIT_SECONDS, then 503 + Retry-After),
+        # so expensive requests never hold every core; answers are kept by layer revision and parameters.
+        "ANALYSIS_CONCURRENCY": 2,
+        "ANALYSIS_WAIT_SECONDS": 2.0,
+        "ANALYSIS_CACHE_ENTRIES": 64,
+        "ANALYSIS_CACHE_MB": 128,
     }
 
 
