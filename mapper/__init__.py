@@ -31,12 +31,13 @@ def create_app(config=None):
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
     from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, officers, pages,
-                            progress, repairs, report, vendor)
+                            progress, repairs, report, security_headers, vendor)
     from mapper.web import moderation as moderation_page  # not mapper.moderation, which does the work
 
     context.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
+    security_headers.init_app(app)  # CSP, nosniff, no framing, Referrer-/Permissions-Policy, HSTS behind HTTPS
     Compress(app)
     csrf = CSRFProtect(app)
     auth.init_app(app)

@@ -5,6 +5,8 @@ schema, the configuration and the visitor's language, and is cached per app on e
 translated here with Flask-Babel and handed to the renderer as a plain mapping, since rendering knows no Flask.
 """
 
+import secrets
+
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
@@ -12,6 +14,7 @@ from mapper.render.maps import GI_BIN_CLASSES, N_, LineSource, Assets, PointSour
 from mapper.web.api import zone_summary
 from mapper.web.context import get_schema, get_zones
 from mapper.web.i18n import SOURCE_LANGUAGE, available_languages
+from mapper.web.security_headers import csp_nonce
 from mapper.web.vendor import vendor_url
 
 bp = Blueprint("pages", __name__)
@@ -28,7 +31,9 @@ def index():
 @bp.get("/zones/<zone_id>")
 def zone_map(zone_id):
     zone = get_zones().get(zone_id)
-    response = Response(cached_map_html(zone), mimetype="text/html")
+    # The cached page holds this app's secret placeholder where its inline script's nonce goes (see cached_map_html).
+    html = cached_map_html(zone).replace(nonce_slot(), csp_nonce())
+    response = Response(html, mimetype="text/html")
     response.vary.update(("Accept-Language", "Cookie"))  # the language comes from either; caches must not mix them
     return response
 
@@ -48,8 +53,15 @@ def cached_map_html(zone):
         cache[key] = zone_map_html(zone, sources, assets=map_assets(), lines=line_sources(zone),
                                    tiles_url=config["TILES_URL"], tiles_attribution=config["TILES_ATTRIBUTION"],
                                    home_url=url_for("pages.index"), translations=translations(sources),
-                                   language=language_tag(language), languages=languages, current_language=language)
+                                   language=language_tag(language), languages=languages, current_language=language,
+                                   nonce=nonce_slot())
     return cache[key]
+
+
+def nonce_slot():
+    """A random token, secret to this app, that the cached pages carry as their script nonce and each answer
+    replaces with its own: a fixed placeholder could be planted in a zone's name to be turned into a live nonce."""
+    return current_app.extensions.setdefault("mapper.pages.nonce_slot", secrets.token_urlsafe(18))
 
 
 def translations(sources):
