@@ -59,7 +59,17 @@ def _cell(value):
 
 
 def write_csv(features, layer):
-    """The layer as CSV text (UTF-8, header row, CRLF line ends as RFC 4180 says)."""
+    """The layer as CSV text (UTF-8, header row, CRLF line ends as RFC 4180 says).
+
+    A layer of lines or areas (audit walks, streets) has no one lon/lat per feature: it is written as
+    :func:`write_table_csv` writes any FeatureCollection, its geometry whole as WKT (``id`` is a property already).
+    """
+    if layer.geometries != ("Point",):
+        from mapper.export.table import table_from_collection
+
+        collection = {"type": "FeatureCollection", "name": layer.name,
+                      "features": [json.loads(line) for line in features.lines]}
+        return write_table_csv(table_from_collection(collection, WGS84))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns(layer))
     writer.writeheader()

@@ -72,11 +72,13 @@ def read_rows(path):
     """``(spreadsheet row number, row dict)`` from a police.uk street CSV; the header is row 1."""
     text = read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [name for name in COLUMNS if name not in (reader.fieldnames or ())]
-    if missing:
-        raise MalformedInput(f"{path} is not a police.uk street-level CSV: no {', '.join(map(repr, missing))} "
-                             f"column{'s' if len(missing) > 1 else ''}.")
+    # The header is parsed on first access to fieldnames, so it needs the same guard as the rows: a field over
+    # csv.field_size_limit (128 KiB; no police.uk field comes near it) is a refusal, not a crash.
     try:
+        missing = [name for name in COLUMNS if name not in (reader.fieldnames or ())]
+        if missing:
+            raise MalformedInput(f"{path} is not a police.uk street-level CSV: no {', '.join(map(repr, missing))} "
+                                 f"column{'s' if len(missing) > 1 else ''}.")
         return [(number, row) for number, row in enumerate(reader, start=2) if any((v or "").strip()
                                                                                   for v in row.values())]
     except csv.Error as e:
