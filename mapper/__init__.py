@@ -32,6 +32,7 @@ def create_app(config=None):
 
     from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, officers, pages,
                             progress, repairs, report, security_headers, vendor)
+    from mapper.web import deployment
     from mapper.web import moderation as moderation_page  # not mapper.moderation, which does the work
 
     context.init_app(app)
@@ -40,6 +41,7 @@ def create_app(config=None):
     security_headers.init_app(app)  # CSP, nosniff, no framing, Referrer-/Permissions-Policy, HSTS behind HTTPS
     Compress(app)
     csrf = CSRFProtect(app)
+    deployment.init_app(app)  # ProxyFix for PROXY_HOPS, HTTPS (Secure cookies), Origin of cookie-authenticated writes
     auth.init_app(app)
     # The JSON API takes only application/json bodies, which a cross-site form cannot send without CORS; forms
     # (the report page) carry a token.

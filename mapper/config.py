@@ -11,6 +11,23 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 SHIPPED_DATA_DIR = PROJECT_DIR / "data"
 
+
+def switch(variable):
+    """A converter for an on/off variable that refuses anything else (a typo must not leave HTTPS off unnoticed)."""
+    def convert(text):
+        value = text.strip().lower()
+        if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"{variable} must be true or false (1/0, yes/no, on/off), not {text!r}")
+        return value in ("1", "true", "yes", "on")
+    return convert
+
+
+def hop_count(text):
+    if not text.strip().isdigit():
+        raise ValueError(f"MAPPER_PROXY_HOPS must be the number of proxies in front (0 or more), not {text!r}")
+    return int(text)
+
+
 # (environment variable, config key, converter)
 ENVIRONMENT = [
     ("MAPPER_DATA_DIR", "DATA_DIR", Path),
@@ -27,6 +44,8 @@ ENVIRONMENT = [
     ("MAPPER_SMTP_FROM", "SMTP_FROM", str),
     ("MAPPER_SMTP_TIMEOUT", "SMTP_TIMEOUT", float),
     ("MAPPER_PUBLIC_URL", "PUBLIC_URL", str),
+    ("MAPPER_HTTPS", "HTTPS", switch("MAPPER_HTTPS")),
+    ("MAPPER_PROXY_HOPS", "PROXY_HOPS", hop_count),
     ("MAPPER_SERVE_CHANNEL_TIMEOUT", "SERVE_CHANNEL_TIMEOUT", int),
     ("MAPPER_SERVE_HEADER_TIMEOUT", "SERVE_HEADER_TIMEOUT", float),
     ("MAPPER_SERVE_MAX_HEADER_BYTES", "SERVE_MAX_HEADER_BYTES", int),
@@ -82,6 +101,10 @@ def defaults():
         "SMTP_TIMEOUT": 10.0,
         # The site's public address for links in emails (https://...); None: the request's host URL.
         "PUBLIC_URL": None,
+        # The public reaches the site over HTTPS (a TLS proxy in front): Secure cookies, https links, HSTS.
+        "HTTPS": False,
+        # How many proxies in front append X-Forwarded-For/-Proto; 0: those headers are the client's and ignored.
+        "PROXY_HOPS": 0,
         # `mapper serve` (mapper/serving.py): waitress's limits, so one slow or endless connection cannot pin it.
         "SERVE_CHANNEL_TIMEOUT": 30,  # seconds a connection may stay idle
         "SERVE_HEADER_TIMEOUT": 20.0,  # seconds for a request's line and headers to arrive, however slowly
@@ -132,4 +155,7 @@ def load(overrides=None, environ=None):
         config["ZONES_FILE"] = config["DATA_DIR"] / "zones.geojson"
     if config["ASSETS"] not in ("local", "cdn"):
         raise ValueError(f"MAPPER_ASSETS must be 'local' or 'cdn', not {config['ASSETS']!r}")
+    if type(config["PROXY_HOPS"]) is not int or config["PROXY_HOPS"] < 0:
+        raise ValueError(f"MAPPER_PROXY_HOPS must be the number of proxies in front (0 or more), not "
+                         f"{config['PROXY_HOPS']!r}")
     return config

@@ -28,6 +28,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from mapper import notify
 from mapper.accounts import MAX_PASSWORD, MIN_PASSWORD, RESET_LIFETIME, STAFF_ROLES, Accounts
 from mapper.errors import MapperError, ValidationError
+from mapper.web import deployment
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -269,6 +270,7 @@ def reset_requested():
 
 
 @bp.route(f"{RESET_PATH}/<token>", methods=["GET", "POST"])
+@deployment.exempt  # the link is the authority, not the cookie; its no-referrer page posts with Origin: null
 def reset_password(token):
     """Choose a new password from an emailed link. Opening the link (a mail scanner may) does not use it up."""
     accounts = get_accounts()
@@ -307,10 +309,12 @@ def confirmed_password():
     return password
 
 
-def private_page(body, status=200):
-    """A page whose URL holds a secret: never sent on as a Referer, never cached."""
+def private_page(body, status=200, referrer="no-referrer"):
+    """A private page: never cached, its URL (a reset link's holds a secret) never sent on as a Referer
+    (``referrer="same-origin"``: not to another site, for a page whose forms need a real Origin; see
+    :mod:`mapper.web.deployment`)."""
     response = make_response(body, status)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = referrer
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -351,7 +355,7 @@ def work_links(account):
 def account_page(account, error=None, status=200):
     account = get_accounts().get(account.name) or account
     return private_page(render_template("account.html", account=account, work=work_links(account), error=error),
-                        status)
+                        status, referrer="same-origin")  # its forms are cookie-authorised: Origin is checked
 
 
 def account_key():
