@@ -8,7 +8,9 @@ timeout are set small through their MAPPER_SERVE_* settings so the module stays 
 """
 
 import http.client
+import http.cookiejar
 import os
+import re
 import select
 import socket
 import statistics
@@ -17,6 +19,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,6 +30,7 @@ HEADER_TIMEOUT = 2  # MAPPER_SERVE_HEADER_TIMEOUT for this server (default 20 s)
 CHANNEL_TIMEOUT = 3  # MAPPER_SERVE_CHANNEL_TIMEOUT for this server (default 30 s)
 MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # the app's limit (create_app)
 PIECE = 64 * 1024
+PASSWORD = "a long enough password for the clerk"
 
 
 def free_port():
@@ -38,7 +44,7 @@ def server(tmp_path_factory):
     """A real ``mapper serve`` on a free port of 127.0.0.1, with an officer's API token; yields (port, pid, token)."""
     data_dir, port = tmp_path_factory.mktemp("store"), free_port()
     mapper = [sys.executable, "-m", "mapper"]
-    subprocess.run(mapper + ["users", "add", "clerk", "--role", "officer", "--zones", "bell-foundry", "--no-password",
+    subprocess.run(mapper + ["users", "add", "clerk", "--role", "officer", "--zones", "bell-foundry", "--password", PASSWORD,
                              "--data", str(data_dir)], check=True, capture_output=True)
     token = subprocess.run(mapper + ["users", "token", "clerk", "--data", str(data_dir)], check=True,
                            capture_output=True, text=True).stdout.strip()
@@ -266,3 +272,24 @@ def test_only_a_signed_in_officer_may_send_a_police_upload_over_the_app_limit(se
     connection.close()
     # Past waitress, the app judges it (the CSV is no police.uk file): not waitress's plain-text 413.
     assert response.status != 413 and "Request Entity Too Large" not in text, (response.status, text[:300])
+
+    # The officers' page sends the session cookie of a sign-in through the form.
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    base = f"http://127.0.0.1:{port}"
+    login = urllib.parse.urlencode({"csrf_token": csrf_token(browser, f"{base}/login"), "name": "clerk",
+                                    "password": PASSWORD}).encode()
+    browser.open(f"{base}/login", data=login, timeout=30).read()
+    with_token = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+                  f"{csrf_token(browser, base + path)}\r\n").encode() + body
+    request = urllib.request.Request(base + path, data=with_token, headers={"Content-Type": form})
+    try:
+        status, text = 200, browser.open(request, timeout=60).read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    assert status != 413 and "Request Entity Too Large" not in text, (status, text[:300])
+    assert "big.csv" in text  # the upload page names the file it could not read
+
+
+def csrf_token(browser, url):
+    page = browser.open(url, timeout=30).read().decode()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
