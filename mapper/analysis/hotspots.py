@@ -177,6 +177,33 @@ def count_cells(grid, layers):
     return counts, total, weighted
 
 
+def withheld_cells(counts, total, suppress_below):
+    """Cells whose counts a public output withholds: those holding 1 to ``suppress_below - 1`` records in all or of
+    any one layer (a cell of four burglaries and one robbery would show the robbery, and its total would give it away
+    by difference). All False when suppression is off (None, 0 or 1)."""
+    if not suppress_below or suppress_below <= 1:
+        return np.zeros(total.shape, bool)
+    hidden = (total > 0) & (total < suppress_below)
+    for values in counts.values():
+        hidden |= (values > 0) & (values < suppress_below)
+    return hidden
+
+
+def layer_summaries(points, counts, hidden, suppress_below):
+    """The analysis's ``layers``: each input and its number of records. A public output withholds a layer's number
+    (None) when it is small, or when any of the layer's cells is withheld, since the number less the cells shown
+    would give the withheld ones away."""
+    summaries = []
+    for layer in points:
+        records = len(layer)
+        if suppress_below and suppress_below > 1 and (
+                0 < records < suppress_below or bool((counts[layer.source.label][hidden] > 0).any())):
+            records = None
+        summaries.append({"layer": layer.source.layer, "filter": list(layer.source.terms),
+                          "weight": layer.source.weight, "records": records})
+    return summaries
+
+
 # -- Getis-Ord Gi* -------------------------------------------------------------------------------------------------
 
 
@@ -338,9 +365,9 @@ def density_label(level, multiples=DENSITY_MULTIPLES):
 def hotspot_features(grid, layers, method="gi", band=200.0, bandwidth=None, fdr=True, suppress_below=3):
     """The study area's cells as GeoJSON Features (lon/lat Polygons) with the method's fields and counts.
 
-    ``suppress_below`` (public outputs): cells with at least one but fewer than that many records have their counts
-    withheld (null, ``suppressed`` true), and statistics are rounded so that counts cannot be solved back exactly.
-    None or 0 keeps everything (officers and analysts).
+    ``suppress_below`` (public outputs): cells with at least one but fewer than that many records, in all or of any
+    one layer, have their counts withheld (null, ``suppressed`` true; :func:`withheld_cells`), and statistics are
+    rounded so that counts cannot be solved back exactly. None or 0 keeps everything (officers and analysts).
     """
     counts, total, weighted = count_cells(grid, layers)
     rows, columns = np.nonzero(grid.mask)
@@ -357,8 +384,7 @@ def hotspot_features(grid, layers, method="gi", band=200.0, bandwidth=None, fdr=
     else:
         raise ValidationError(f"Unknown method {method!r}; use 'gi' or 'kde'.", field="method")
     suppress = bool(suppress_below) and suppress_below > 1
-    hidden = (total[rows, columns] > 0) & (total[rows, columns] < suppress_below) if suppress else np.zeros(
-        len(rows), bool)
+    hidden = withheld_cells(counts, total, suppress_below)[rows, columns]
     polygons = cell_polygons(grid, rows, columns)
     columns_out = {name: values[rows, columns] for name, values in fields.items()}
     per_layer = {f"count_{label}": values[rows, columns] for label, values in counts.items()}
@@ -423,9 +449,10 @@ def hotspot_layer(store, zone, layers, method="gi", cell=50.0, band=200.0, bandw
     points = collect_points(store, zone, schema, layers, start, end)
     features = hotspot_features(grid, points, method, band=band, bandwidth=bandwidth, fdr=fdr,
                                 suppress_below=suppress_below)
+    counts, total, _ = count_cells(grid, points)
     analysis = {"zone": zone.id, "method": method, "cell_m": grid.cell, "crs_of_grid": "EPSG:27700",
-                "layers": [{"layer": p.source.layer, "filter": list(p.source.terms), "weight": p.source.weight,
-                            "records": len(p)} for p in points],
+                "layers": layer_summaries(points, counts, withheld_cells(counts, total, suppress_below),
+                                          suppress_below),
                 "from": start, "to": end, "suppress_below": suppress_below or 0}
     if method == "gi":
         analysis.update(band_m=check_length(band, "band"), fdr=fdr)

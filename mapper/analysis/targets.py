@@ -183,16 +183,18 @@ def target_layer(store, zone, layers, method=DEFAULT_TARGET_METHOD, share=0.05, 
                  bandwidth=200.0, start=None, end=None, suppress_below=3, *, schema):
     """Ranked target areas of a zone as a FeatureCollection dict (what ``mapper targets`` writes)."""
     from mapper.analysis.grid import grid_for_zone
-    from mapper.analysis.hotspots import collect_points, count_cells
+    from mapper.analysis.hotspots import collect_points, count_cells, layer_summaries, withheld_cells
 
     grid = grid_for_zone(zone, cell)
     points = collect_points(store, zone, schema, layers, start, end)
-    _, _, weighted = count_cells(grid, points)
+    counts, total, weighted = count_cells(grid, points)
     score, eligible = target_scores(grid, weighted, method, band, bandwidth)
     areas = target_areas(grid, score, weighted, zone.area_m2, points, share=share, eligible=eligible)
     analysis = {"zone": zone.id, "method": method, "share": check_share(share), "cell_m": grid.cell,
-                "layers": [{"layer": p.source.layer, "filter": list(p.source.terms), "weight": p.source.weight,
-                            "records": len(p)} for p in points],
+                # the same totals as the hotspot output's, withheld by the same rule (a total less the hotspot cells
+                # shown would give the withheld cells away)
+                "layers": layer_summaries(points, counts, withheld_cells(counts, total, suppress_below),
+                                          suppress_below),
                 "from": start, "to": end, "suppress_below": suppress_below or 0}
     return {"type": "FeatureCollection", "name": f"{zone.id}-target-areas-{method}", "analysis": analysis,
             "features": target_features(areas, suppress_below)}

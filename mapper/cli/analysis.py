@@ -70,11 +70,12 @@ def hotspots(zone_id, layers, start, end, cell, suppress_below, no_suppression, 
                                bandwidth=bandwidth, start=start, end=end, fdr=not no_fdr,
                                suppress_below=0 if no_suppression else suppress_below, schema=resources.schema)
     write_output(collection, output_format, output, crs)
-    records = sum(layer["records"] for layer in collection["analysis"]["layers"])
+    totals = [layer["records"] for layer in collection["analysis"]["layers"]]
     hot = sum(1 for f in collection["features"] if (f["properties"].get("Gi_Bin") or
                                                      f["properties"].get("density_class") or 0) > 0)
-    click.echo(f"Wrote {plural(len(collection['features']), 'cell')} ({hot} hot) from "
-               f"{plural(records, 'record')} to {output}.")
+    # a public file withholds a layer's total that could give a small cell away (docs/hotspots.md); so does this line
+    source = "records (totals withheld, as in the file)" if None in totals else plural(sum(totals), "record")
+    click.echo(f"Wrote {plural(len(collection['features']), 'cell')} ({hot} hot) from {source} to {output}.")
 
 
 @main.command()

@@ -31,7 +31,9 @@ MAX_COLUMNS_NEAR = 50  # more taps than a phone's map can hold; a zoomed-in resi
 
 def zone_summary(zone):
     store, schema = get_store(), get_schema()
-    counts = {layer.name: len(public(store.query(zone.id, layer.name), layer)) for layer in schema}
+    # A staff-only layer (crime records) is not counted: the summary is public (the index page, /api/zones).
+    counts = {layer.name: len(public(store.query(zone.id, layer.name), layer)) for layer in schema
+              if not layer.staff_only}
     return {"id": zone.id, "name": zone.name, "council": zone.properties.get("council"), "bbox": list(zone.bbox),
             "area_m2": zone.area_m2, "counts": counts,
             "links": {"self": url_for("api.zone", zone_id=zone.id, _external=False),
@@ -47,6 +49,25 @@ def public(features, layer):
 
 
 @bp.get("/zones")
+def readable(layer, zone_id):
+    """The layer, if this request may read its features in ``zone_id``: anyone for most layers; officers and
+    administrators of the zone for a layer with ``access = "staff"`` in data/layers.toml (crime records), else 401
+    or 403 before the zone is even looked up, as on every staff route."""
+    if layer.staff_only:
+        from mapper.web.auth import require_zone
+
+        require_zone(zone_id)
+    return layer
+
+
+def kept_private(response, layer):
+    """A staff-only layer's answer must not be kept by a shared cache and served to the next visitor."""
+    if layer.staff_only:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.update(("Authorization", "Cookie"))
+    return response
+
+
 def zones():
     return jsonify({"zones": [zone_summary(zone) for zone in get_zones()]})
 
@@ -60,8 +81,10 @@ def zone(zone_id):
 def layers():
     """What can be submitted: each layer's properties and categories (Open311's ``services``, in our terms)."""
     return jsonify({"layers": [
-        {"name": layer.name, "title": layer.title, "geometry": layer.geometry,
-         "properties": {p.name: {"type": p.type, "required": p.required, "max_length": p.max_length}
+        {"name": layer.name, "title": layer.title, "geometry": layer.geometry, "access": layer.access,
+         "public_submissions": layer.public_submissions,
+         "properties": {p.name: {"type": p.type, "required": p.required, "max_length": p.max_length,
+                                 "set_by": p.set_by}
                         for p in layer.properties.values() if not p.private},
          "categories": [{"id": c.id, "label": c.label, "colour": c.colour} for c in layer.categories]}
         for layer in get_schema()]})
@@ -95,16 +118,16 @@ def open_to_the_public(layer_name):
 @bp.get("/zones/<zone_id>/<layer_name>.<extension>")
 def layer_download(zone_id, layer_name, extension):
     zone = get_zones().get(zone_id)
-    layer = get_schema().layer(layer_name)
     output = get_format(extension)
     features = public(get_store().query(zone.id, layer.name, **layer_filters(layer)), layer)
     if output.extension == "points":
         response = points_response(points.points_body(features, layer))
     else:
+    layer = readable(get_schema().layer(layer_name), zone_id)
         response = Response(output.write(features, layer), mimetype=output.mimetype)
     name = f"{zone.id}_{layer.name}_{date.today().isoformat()}.{output.extension}"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return response
+    return kept_private(response, layer)
 
 
 def points_response(body):
@@ -131,12 +154,12 @@ def feature_at(zone_id, layer_name, index):
     """The feature at ``index`` in the layer's ``.points`` (same filters in the query), if they are still at
     ``version``; 409 when the layer has changed since, so the map reloads its points rather than show another one."""
     zone = get_zones().get(zone_id)
-    layer = get_schema().layer(layer_name)
     version = request.args.get("version", "")
     if not version:
         raise ValidationError("version is required: the version of the .points the index comes from.",
                               field="version")
     body = points.points_body(public(get_store().query(zone.id, layer.name, **layer_filters(layer)), layer), layer)
+    layer = readable(get_schema().layer(layer_name), zone_id)
     if version != body.version:
         raise MapperError(f"The {layer.name!r} layer has changed since version {version[:32]!r}; it is now at "
                           f"{body.version!r}. Load its .points again.", field="version", code="stale_version",
@@ -153,13 +176,13 @@ def feature_at(zone_id, layer_name, index):
 @bp.get("/zones/<zone_id>/<layer_name>/<feature_id>")
 def feature(zone_id, layer_name, feature_id):
     zone = get_zones().get(zone_id)
-    layer = get_schema().layer(layer_name)
     found = get_store().get(zone.id, layer.name, feature_id)
     if found["properties"].get("status") not in layer.public_statuses:
         from mapper.errors import FeatureNotFound
 
         raise FeatureNotFound(f"No feature {feature_id!r} in layer {layer.name!r} of zone {zone.id!r}.")
-    return Response(_json(found), mimetype="application/geo+json")
+    layer = readable(get_schema().layer(layer_name), zone_id)
+    return kept_private(Response(_json(found), mimetype="application/geo+json"), layer)
 
 
 @bp.get("/nearby")
@@ -177,9 +200,10 @@ def nearby():
     found = features_within(features, lon, lat, radius)
     column = point_column(zone, layer, lon, lat)
     if column is None:
-        return jsonify({"type": "FeatureCollection", "zone": zone.id, "features": found})
-    return jsonify({"type": "FeatureCollection", "zone": zone.id, "column": column,
-                    "features": with_same_column(found, features, column["unit_id"], lon, lat)})
+    readable(layer, zone.id)
+        return kept_private(jsonify({"type": "FeatureCollection", "zone": zone.id, "features": found}), layer)
+    return kept_private(jsonify({"type": "FeatureCollection", "zone": zone.id, "column": column,
+                                 "features": with_same_column(found, features, column["unit_id"], lon, lat)}), layer)
 
 
 @bp.get("/zones/<zone_id>/columns/nearest")

@@ -25,7 +25,7 @@ CACHE_SIZE = 64  # zones x boundary versions x languages; a few dozen in practic
 @bp.get("/")
 def index():
     zones = [zone_summary(zone) for zone in get_zones()]
-    return render_template("index.html", zones=zones, layers=[layer for layer in get_schema() if layer.on_map])
+    return render_template("index.html", zones=zones, layers=map_layers())
 
 
 @bp.get("/zones/<zone_id>")
@@ -75,12 +75,17 @@ def language_tag(locale):
     return "en-GB" if locale == SOURCE_LANGUAGE else locale.replace("_", "-")
 
 
+def map_layers():
+    """The layers whose pins any visitor may see: on the map, and not staff-only (the page is cached for everyone)."""
+    return [layer for layer in get_schema() if layer.on_map and not layer.staff_only]
+
+
 def point_sources(zone):
     return [PointSource(layer,
                         points_url=url_for("api.layer_download", zone_id=zone.id, layer_name=layer.name,
                                            extension="points"),
                         feature_url_prefix=url_for("api.layer_default", zone_id=zone.id, layer_name=layer.name) + "/")
-            for layer in get_schema() if layer.on_map]
+            for layer in map_layers()]
 
 
 def line_sources(zone):

@@ -231,6 +231,8 @@ def find_report(ref):
             if feature is not None:
                 return zone, layer, feature
     abort(404)
+            if layer.staff_only:  # a crime record imported with a reference is still not for a public page
+                continue
 
 
 def public_report(zone, layer, feature):

@@ -167,7 +167,11 @@ def test_hotspot_layer_and_targets_from_the_store(resources):
     zone = resources.zones().get("bell-foundry")
     public = hotspot_layer(resources.store, zone, ["crime:anti-social-behaviour", "crime:burglary:2"],
                            start="2024-01", end="2024-12", schema=resources.schema)
-    assert public["analysis"]["layers"][0]["records"] == 162  # ASB in 2024
+    # Some ASB cells hold 1-2 records, so the public total is withheld: 162 less the cells shown would give them away.
+    assert public["analysis"]["layers"][0]["records"] is None
+    unsuppressed = hotspot_layer(resources.store, zone, ["crime:anti-social-behaviour"], start="2024-01",
+                                 end="2024-12", suppress_below=0, schema=resources.schema)
+    assert unsuppressed["analysis"]["layers"][0]["records"] == 162  # ASB in 2024
     cell = public["features"][0]
     assert cell["geometry"]["type"] == "Polygon" and len(cell["geometry"]["coordinates"][0]) == 5
     assert {"GiZScore", "GiPValue", "NNeighbors", "Gi_Bin", "label", "count", "count_crime_anti_social_behaviour",
@@ -204,3 +208,21 @@ def test_target_area_totals_are_withheld_where_they_could_reveal_a_small_count(r
     assert public["properties"].get("suppressed", False) is hidden
     (unsuppressed,) = target_features([area], suppress_below=0)
     assert unsuppressed["properties"]["records"] == records and unsuppressed["properties"]["counts"] == counts
+
+
+def test_a_cell_with_one_record_of_a_layer_is_withheld_and_so_is_that_layers_total():
+    """Regression (issue #11, finding 9): a shown cell of 4 burglaries and 1 robbery showed count_..._robbery = 1,
+    and a layer's total less the cells shown gave a withheld cell's count away."""
+    from mapper.analysis.hotspots import layer_summaries, withheld_cells
+
+    burglary, robbery = np.array([[4, 0, 5]]), np.array([[1, 0, 0]])
+    counts = {"burglary": burglary, "robbery": robbery}
+    hidden = withheld_cells(counts, burglary + robbery, 3)
+    assert hidden.tolist() == [[True, False, False]]
+    assert not withheld_cells(counts, burglary + robbery, 0).any()
+    layers = [LayerPoints(LayerInput("crime", (kind,)), np.zeros(n), np.zeros(n), np.array([kind] * n),
+                          np.array([""] * n)) for kind, n in (("burglary", 9), ("robbery", 1))]
+    counts = {layers[0].source.label: burglary, layers[1].source.label: robbery}
+    summaries = layer_summaries(layers, counts, withheld_cells(counts, burglary + robbery, 3), 3)
+    assert [s["records"] for s in summaries] == [None, None]  # 9 - 5 shown = the withheld cell's 4 burglaries
+    assert [s["records"] for s in layer_summaries(layers, counts, withheld_cells(counts, burglary, 0), 0)] == [9, 1]

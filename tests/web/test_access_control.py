@@ -7,6 +7,8 @@ past both for an account of the right zone and role. Public routes answer withou
 resident's contact details.
 """
 
+import tempfile
+
 import pytest
 
 from mapper import create_app
@@ -214,3 +216,27 @@ def test_account_route_needs_a_signed_in_browser(world, endpoint):
     if method == "GET":
         browser = call(client, world, method, url, options, accept="text/html")
         assert browser.status_code == 302 and "/login?next=" in browser.headers["Location"]
+
+
+def staff_only_layer_urls():
+    """Every public GET route that takes a layer (from the URL map, so a new one cannot be missed), with the layer set
+    to each staff-only one (``access = "staff"`` in data/layers.toml: crime records); plus /api/nearby's ``layer``."""
+    app = create_app({"TESTING": True, "DATA_DIR": tempfile.mkdtemp(prefix="access-layers-")})  # nothing is stored
+    layers = [layer.name for layer in app.extensions["mapper"].schema if layer.staff_only]
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if "layer_name" in rule.arguments
+                 and "GET" in rule.methods and rule.endpoint in PUBLIC_ROUTES}
+    urls = [(endpoint, PUBLIC_ROUTES[endpoint][1].replace("/lights", f"/{layer}"))
+            for endpoint in sorted(endpoints) for layer in layers]
+    return urls + [("api.nearby", PUBLIC_ROUTES["api.nearby"][1] + f"&layer={layer}") for layer in layers]
+
+
+@pytest.mark.parametrize("endpoint, url", staff_only_layer_urls())
+def test_a_staff_only_layer_is_read_by_staff_of_the_zone_only(world, endpoint, url):
+    client = world["app"].test_client()
+    assert call(client, world, "GET", url, {}).status_code == 401, endpoint
+    for role in set(EVERYONE) - set(STAFF):
+        assert call(client, world, "GET", url, {}, token=world["tokens"][role]).status_code == 403, (endpoint, role)
+    assert call(client, world, "GET", url, {}, token=world["tokens"]["stranger"]).status_code == 403, endpoint
+    for role in STAFF:
+        answer = call(client, world, "GET", url, {}, token=world["tokens"][role])
+        assert answer.status_code not in (401, 403) and answer.status_code < 500, (endpoint, role, answer.status_code)
