@@ -48,7 +48,6 @@ def public(features, layer):
     return features.filter(where={"status": list(layer.public_statuses)})
 
 
-@bp.get("/zones")
 def readable(layer, zone_id):
     """The layer, if this request may read its features in ``zone_id``: anyone for most layers; officers and
     administrators of the zone for a layer with ``access = "staff"`` in data/layers.toml (crime records), else 401
@@ -68,6 +67,7 @@ def kept_private(response, layer):
     return response
 
 
+@bp.get("/zones")
 def zones():
     return jsonify({"zones": [zone_summary(zone) for zone in get_zones()]})
 
@@ -117,13 +117,13 @@ def open_to_the_public(layer_name):
 
 @bp.get("/zones/<zone_id>/<layer_name>.<extension>")
 def layer_download(zone_id, layer_name, extension):
+    layer = readable(get_schema().layer(layer_name), zone_id)
     zone = get_zones().get(zone_id)
     output = get_format(extension)
     features = public(get_store().query(zone.id, layer.name, **layer_filters(layer)), layer)
     if output.extension == "points":
         response = points_response(points.points_body(features, layer))
     else:
-    layer = readable(get_schema().layer(layer_name), zone_id)
         response = Response(output.write(features, layer), mimetype=output.mimetype)
     name = f"{zone.id}_{layer.name}_{date.today().isoformat()}.{output.extension}"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
@@ -153,13 +153,13 @@ def layer_default(zone_id, layer_name):
 def feature_at(zone_id, layer_name, index):
     """The feature at ``index`` in the layer's ``.points`` (same filters in the query), if they are still at
     ``version``; 409 when the layer has changed since, so the map reloads its points rather than show another one."""
+    layer = readable(get_schema().layer(layer_name), zone_id)
     zone = get_zones().get(zone_id)
     version = request.args.get("version", "")
     if not version:
         raise ValidationError("version is required: the version of the .points the index comes from.",
                               field="version")
     body = points.points_body(public(get_store().query(zone.id, layer.name, **layer_filters(layer)), layer), layer)
-    layer = readable(get_schema().layer(layer_name), zone_id)
     if version != body.version:
         raise MapperError(f"The {layer.name!r} layer has changed since version {version[:32]!r}; it is now at "
                           f"{body.version!r}. Load its .points again.", field="version", code="stale_version",
@@ -175,13 +175,13 @@ def feature_at(zone_id, layer_name, index):
 
 @bp.get("/zones/<zone_id>/<layer_name>/<feature_id>")
 def feature(zone_id, layer_name, feature_id):
+    layer = readable(get_schema().layer(layer_name), zone_id)
     zone = get_zones().get(zone_id)
     found = get_store().get(zone.id, layer.name, feature_id)
     if found["properties"].get("status") not in layer.public_statuses:
         from mapper.errors import FeatureNotFound
 
         raise FeatureNotFound(f"No feature {feature_id!r} in layer {layer.name!r} of zone {zone.id!r}.")
-    layer = readable(get_schema().layer(layer_name), zone_id)
     return kept_private(Response(_json(found), mimetype="application/geo+json"), layer)
 
 
@@ -193,6 +193,7 @@ def nearby():
     lon, lat = parse_number("lon", -180, 180), parse_number("lat", -90, 90)
     radius = parse_number("radius", 1, MAX_NEARBY_METRES, default=30)
     zone = place(get_zones(), lon, lat)
+    readable(layer, zone.id)
     where = {"status": list(layer.open_statuses)}
     if request.args.get("category"):
         where["category"] = checked_values(request.args["category"], layer.category_ids, "category")
@@ -200,7 +201,6 @@ def nearby():
     found = features_within(features, lon, lat, radius)
     column = point_column(zone, layer, lon, lat)
     if column is None:
-    readable(layer, zone.id)
         return kept_private(jsonify({"type": "FeatureCollection", "zone": zone.id, "features": found}), layer)
     return kept_private(jsonify({"type": "FeatureCollection", "zone": zone.id, "column": column,
                                  "features": with_same_column(found, features, column["unit_id"], lon, lat)}), layer)

@@ -227,12 +227,12 @@ def find_report(ref):
         if zone.ref_prefix != prefix:
             continue
         for layer in get_schema():
+            if layer.staff_only:  # a crime record imported with a reference is still not for a public page
+                continue
             feature = get_store().find(zone.id, layer.name, "ref", ref)
             if feature is not None:
                 return zone, layer, feature
     abort(404)
-            if layer.staff_only:  # a crime record imported with a reference is still not for a public page
-                continue
 
 
 def public_report(zone, layer, feature):
