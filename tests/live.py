@@ -2,9 +2,12 @@
 signing in through the form)."""
 
 import threading
+import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from werkzeug.serving import make_server
 
 
@@ -47,3 +50,25 @@ def sign_in(page, path, name, password):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"**{path}")
     return page
+
+
+def wait_until(page, expression, arg=None, timeout=30_000):
+    """Wait until ``expression`` (JavaScript, or a function of ``arg``) is truthy in the page, and return its value.
+
+    Playwright's ``page.wait_for_function`` polls with ``eval()`` inside the page, which the app's
+    Content-Security-Policy (no 'unsafe-eval') refuses; ``page.evaluate`` goes through DevTools, which no page's
+    policy governs, so this polls with that instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            value = page.evaluate(expression, arg)
+        except PlaywrightError as error:  # the page navigated meanwhile: ask the new one
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeoutError(f"{expression} was still false after {timeout} ms")
+        page.wait_for_timeout(50)

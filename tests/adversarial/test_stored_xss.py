@@ -19,7 +19,7 @@ from mapper.cli import main
 from mapper.crs import from_british_national_grid
 from tests.browser.conftest import browser_type_launch_args  # noqa: F401 (Debian's Chromium, as the browser tests)
 from tests.columns_helpers import zone_centre
-from tests.live import offline, serving, sign_in
+from tests.live import offline, serving, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_a_column_unit_id_from_an_inventory_shows_as_text_in_its_tooltip(new_pag
     page.wait_for_selector("#repair-map[data-ready=true]")
     for payload, report_id in hostile_app["reports"].items():
         page.locator(f"a.report-ref[data-id='{report_id}']").click()
-        page.wait_for_function("document.querySelector('.repair-panel-change') !== null")
+        wait_until(page, "document.querySelector('.repair-panel-change') !== null")
         marker = page.locator(".repair-column-marker")
         assert marker.count() == 1
         marker.dispatch_event("mouseover")  # Leaflet opens a path's tooltip on mouseover, wherever the map is panned
