@@ -51,7 +51,7 @@ PIECE = 64 * 1024
 
 def machine():
     return f"{platform.node()} · {os.cpu_count()} cores · {platform.processor() or platform.machine()} · " \
-           f"Python {platform.python_version()}"
+           f"Python {platform.python_version()} · load average {os.getloadavg()[0]:.1f}"
 
 
 def mapper(*args, data_dir):
@@ -264,10 +264,9 @@ def attacker_flood(port, recorder, world, until):
 # -- running and reporting -----------------------------------------------------------------------------------------
 
 
-def start_server(data_dir, port, threads):
+def start_server(data_dir, port, threads, log):
     server = subprocess.Popen([sys.executable, "-m", "mapper", "serve", "--port", str(port), "--threads", str(threads),
-                               "--data", str(data_dir)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
+                               "--data", str(data_dir)], cwd=ROOT, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -275,7 +274,7 @@ def start_server(data_dir, port, threads):
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"mapper serve stopped: {server.stderr.read()}")
+                raise SystemExit(f"mapper serve stopped: see {log.name}")
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("mapper serve did not start within 60 s")
@@ -297,20 +296,24 @@ def world_of(port):
     return world
 
 
-def run_phase(name, recorder, port, token, world, seconds, residents, attacks):
+ATTACKS = ("chunked", "big", "photos", "hotspots", "flood")
+
+
+def run_phase(name, recorder, port, token, world, seconds, residents, attacks=()):
     recorder.phase = name
     until = time.monotonic() + seconds
     threads = [threading.Thread(target=resident, args=(port, f"127.0.0.{11 + i}", recorder, world, until,
                                                        (0.05, 0.25)))
                for i in range(residents)]
     threads.append(threading.Thread(target=officer, args=(port, token, recorder, world, until)))
-    if attacks:
-        threads += [threading.Thread(target=attacker_chunked, args=(port, recorder, until)),
-                    threading.Thread(target=attacker_big_body, args=(port, recorder, until)),
-                    threading.Thread(target=attacker_photos, args=(port, recorder, world, until)),
-                    threading.Thread(target=attacker_hotspots, args=(port, recorder, "127.0.0.203", until)),
-                    threading.Thread(target=attacker_hotspots, args=(port, recorder, "127.0.0.205", until)),
-                    threading.Thread(target=attacker_flood, args=(port, recorder, world, until))]
+    attackers = {"chunked": [(attacker_chunked, (port, recorder, until))],
+                 "big": [(attacker_big_body, (port, recorder, until))],
+                 "photos": [(attacker_photos, (port, recorder, world, until))],
+                 "hotspots": [(attacker_hotspots, (port, recorder, "127.0.0.203", until)),
+                              (attacker_hotspots, (port, recorder, "127.0.0.205", until))],
+                 "flood": [(attacker_flood, (port, recorder, world, until))]}
+    threads += [threading.Thread(target=target, args=arguments)
+                for attack in attacks for target, arguments in attackers[attack]]
     for thread in threads:
         thread.daemon = True
         thread.start()
@@ -378,7 +381,11 @@ def main():
     parser.add_argument("--seconds", type=float, default=120, help="both phases together (a third is the baseline)")
     parser.add_argument("--residents", type=int, default=12, help="residents, each from its own address")
     parser.add_argument("--threads", type=int, default=8, help="mapper serve --threads")
+    parser.add_argument("--attacks", default=",".join(ATTACKS), help=f"some of {','.join(ATTACKS)}")
     args = parser.parse_args()
+    attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]
+    if not set(attacks) <= set(ATTACKS):
+        parser.error(f"--attacks takes {', '.join(ATTACKS)}")
 
     data_dir = Path(tempfile.mkdtemp(prefix="mapper-load-"))
     print(f"machine: {machine()}")
@@ -389,15 +396,16 @@ def main():
            data_dir=data_dir)
     token = mapper("users", "token", "loadofficer", data_dir=data_dir)
     port = free_port()
-    server = start_server(data_dir, port, args.threads)
+    log = open(data_dir / "serve.log", "w")  # the server's own log, for the cause of any 5xx
+    server = start_server(data_dir, port, args.threads, log)
     recorder = Recorder()
     try:
         world = world_of(port)
         baseline, attacked = args.seconds / 3, args.seconds * 2 / 3
         print(f"mapper serve on 127.0.0.1:{port} ({args.threads} threads), data {data_dir}; {args.residents} "
               f"residents + 1 officer; baseline {baseline:.0f} s, then {attacked:.0f} s with attacks")
-        run_phase("baseline", recorder, port, token, world, baseline, args.residents, attacks=False)
-        run_phase("under attack", recorder, port, token, world, attacked, args.residents, attacks=True)
+        run_phase("baseline", recorder, port, token, world, baseline, args.residents)
+        run_phase("under attack", recorder, port, token, world, attacked, args.residents, attacks)
         alive = server.poll() is None
     finally:
         server.terminate()
@@ -405,7 +413,10 @@ def main():
             server.wait(timeout=40)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
     met = report(recorder, {"baseline": baseline, "under attack": attacked})
+    print(f"the server's log: {log.name}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores)")
     print(f"server still running at the end: {'yes' if alive else 'NO'}; goal {'met' if met and alive else 'NOT met'}")
     return 0 if met and alive else 1
 
