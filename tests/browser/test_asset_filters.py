@@ -7,7 +7,7 @@ import pytest
 from mapper import create_app
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
-from tests.live import offline, serving
+from tests.live import offline, serving, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def asset_server(tmp_path_factory):
 
 def open_map(page, base_url):
     page.goto(f"{base_url}/zones/{ZONE}")
-    page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent"
+    wait_until(page, "() => (document.querySelector('.map-status') || {}).textContent"
                            ".indexOf('Community assets: 5 on the map.') >= 0")
     legend = page.locator(".map-legend")
     if not legend.evaluate("box => box.open"):
@@ -83,15 +83,15 @@ def test_unticking_a_category_hides_its_markers(offline_page, asset_server):
     food_banks = page.get_by_role("checkbox", name="Food bank")
     assert food_banks.is_checked()
     food_banks.uncheck()
-    page.wait_for_function("() => document.querySelector('.map-status').textContent"
+    wait_until(page, "() => document.querySelector('.map-status').textContent"
                            ".indexOf('Community assets: 3 of 5 on the map.') >= 0")
     assert assets_shown(page) == 3
     titles = page.locator(".leaflet-marker-pane .pz-point--symbol").evaluate_all("els => els.map(e => e.title)")
     assert not any(title.endswith("Food bank") for title in titles)
     page.get_by_role("button", name="Hide all").click()
-    page.wait_for_function("() => document.querySelectorAll('.leaflet-marker-pane [class*=--symbol]').length === 0")
+    wait_until(page, "() => document.querySelectorAll('.leaflet-marker-pane [class*=--symbol]').length === 0")
     page.get_by_role("button", name="Show all").click()
-    page.wait_for_function("() => document.querySelector('.map-status').textContent"
+    wait_until(page, "() => document.querySelector('.map-status').textContent"
                            ".indexOf('Community assets: 5 on the map.') >= 0")
     assert assets_shown(page) == 5 and food_banks.is_checked()
     assert page.errors == []
@@ -108,21 +108,21 @@ def test_typing_part_of_a_name_lists_the_match_and_hides_the_rest(offline_page, 
     assert assets_shown(page) == 1
     # Case and accents are ignored; names starting with the text come first.
     search_box(page).fill("cafe LEON")
-    page.wait_for_function("() => document.querySelector('.legend-matches button .legend-match-name')"
+    wait_until(page, "() => document.querySelector('.legend-matches button .legend-match-name')"
                            "?.textContent === 'Café Léon Food Share'")
     # A pending contribution is not in the public payload, so it can never be found.
     search_box(page).fill("unmoderated")
-    page.wait_for_function("() => document.querySelector('.legend-matches-summary').textContent"
+    wait_until(page, "() => document.querySelector('.legend-matches-summary').textContent"
                            ".startsWith('No name matches')")
     assert matches.count() == 0 and assets_shown(page) == 0
     # Matches in unticked categories are counted, not listed.
     page.get_by_role("checkbox", name="Food bank").uncheck()
     search_box(page).fill("pantry")
-    page.wait_for_function("() => document.querySelector('.legend-matches-summary').textContent"
+    wait_until(page, "() => document.querySelector('.legend-matches-summary').textContent"
                            " === 'No name matches “pantry” (1 more in categories not shown).'")
     search_box(page).press("Escape")
     assert search_box(page).input_value() == ""
-    page.wait_for_function("() => document.querySelector('.map-status').textContent"
+    wait_until(page, "() => document.querySelector('.map-status').textContent"
                            ".indexOf('Community assets: 3 of 5 on the map.') >= 0")
 
 
@@ -154,7 +154,7 @@ def test_search_works_from_the_keyboard_alone(offline_page, asset_server):
     assert heading.inner_text() == "Thringstone Community Centre"
     assert page.evaluate("document.activeElement.tagName") == "H3"  # focus went into the popup
     page.keyboard.press("Escape")
-    page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+    wait_until(page, "() => !document.querySelector('.leaflet-popup')")
     assert page.evaluate("document.activeElement.classList.contains('legend-match-name') || "
                          "document.activeElement.closest('.legend-matches') !== null")
     # Enter in the box opens the first match directly; every focused control shows a visible outline.
@@ -197,7 +197,7 @@ def phone_page(browser):
 def test_on_a_360px_phone_the_filters_start_folded_and_have_44px_targets(phone_page, asset_server, tmp_path):
     page = phone_page
     page.goto(f"{asset_server}/zones/{ZONE}")
-    page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent"
+    wait_until(page, "() => (document.querySelector('.map-status') || {}).textContent"
                            ".indexOf('Community assets: 5 on the map.') >= 0")
     legend = page.locator(".map-legend")
     assert legend.evaluate("box => box.open") is False  # folded: the map is not covered

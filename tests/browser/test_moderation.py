@@ -9,7 +9,7 @@ from mapper.accounts import Accounts
 from mapper.moderation import PLACEHOLDER
 from tests.browser.conftest import XSS
 from tests.helpers import point_feature
-from tests.live import serving, sign_in
+from tests.live import serving, sign_in, wait_until
 from tests.render.populate import points_inside, submit
 
 pytestmark = pytest.mark.browser
@@ -51,7 +51,7 @@ def test_an_officer_approves_a_contribution_and_hides_abuse(offline_page, modera
     assert page.locator("article.pending").count() == 0
 
     page.goto(f"{base_url}/zones/{ZONE}")
-    page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent"
+    wait_until(page, "() => (document.querySelector('.map-status') || {}).textContent"
                            ".indexOf('Community assets: 1 on the map.') >= 0")
     page.locator(".pz-point--symbol").first.click()
     assert page.locator(".leaflet-popup-content").inner_text().count("Parks Pantry") >= 1

@@ -12,7 +12,7 @@ import pytest
 from mapper import create_app, intake, lifecycle
 from mapper.accounts import Accounts
 from tests.helpers import INSIDE, point_feature
-from tests.live import offline, sign_in, serving
+from tests.live import offline, serving, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +74,7 @@ def test_an_officer_changes_a_status_and_the_resident_sees_it(browser, server, f
     # Open the report from its row and change it in the panel.
     page.locator(f"#report-{ref} a.report-ref").click()
     panel = page.locator("#repair-panel")
-    page.wait_for_function("document.querySelector('.repair-panel-change') !== null")
+    wait_until(page, "document.querySelector('.repair-panel-change') !== null")
     assert panel.get_by_role("heading", name=f"Report {ref}").is_visible()
     assert "Lamp out by the bus stop" in panel.inner_text()
     panel.get_by_label("New status").select_option(label="Repair scheduled")
@@ -91,7 +91,7 @@ def test_an_officer_changes_a_status_and_the_resident_sees_it(browser, server, f
     page.goto(f"/zones/{ZONE}/repairs?status=action-scheduled")
     page.wait_for_selector("#repair-map[data-ready=true]")
     page.locator(f".repair-pin[data-id='{target['id']}']").click()
-    page.wait_for_function("document.querySelector('.repair-history') !== null")
+    wait_until(page, "document.querySelector('.repair-history') !== null")
     history = panel.locator(".repair-history").inner_text()
     assert f"By {OFFICER}" in history and INTERNAL_NOTE in history and PUBLIC_NOTE in history
     assert page.errors == []

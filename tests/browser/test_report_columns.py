@@ -15,6 +15,7 @@ from tests.browser.conftest import XSS
 from tests.browser.test_report import (  # noqa: F401 (fixtures)
     axe_violations, open_report, phone, report_app, server, stored, submitted_ref, use_gps)
 from tests.helpers import INSIDE, point_feature
+from tests.live import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +41,7 @@ def columns(report_app, tmp_path):
 
 def picker_ready(page, count=3):
     page.locator("#column-picker").wait_for(state="visible")
-    page.wait_for_function("(count) => document.querySelectorAll('.column-marker').length === count", arg=count)
+    wait_until(page, "(count) => document.querySelectorAll('.column-marker').length === count", arg=count)
 
 
 def pin_position(page):
@@ -101,7 +102,7 @@ def test_the_list_works_from_the_keyboard_and_hostile_location_text_stays_text(p
     assert page.evaluate("() => document.activeElement.id") == "column-pick-none"
     assert page.locator(".column-marker--chosen").count() == 0
     page.get_by_role("button", name="Use my location").click()  # the pin back where the phone is
-    page.wait_for_function("() => document.getElementById('lat').value === '52.770000'")
+    wait_until(page, "() => document.getElementById('lat').value === '52.770000'")
     page.get_by_role("button", name="Send the report").click()
     submitted_ref(page)
     (feature,) = stored(report_app, "bell-foundry")

@@ -3,15 +3,16 @@
 import pytest
 
 from tests.browser.conftest import XSS
+from tests.live import wait_until
 
 pytestmark = pytest.mark.browser
 
 
 def open_map(page, base_url, zone_id):
     page.goto(f"{base_url}/zones/{zone_id}")
-    page.wait_for_function("() => window.L && L.peopleZones")
+    wait_until(page, "() => window.L && L.peopleZones")
     # The legend's live status says when every layer has loaded.
-    page.wait_for_function("() => (document.querySelector('.map-status') || {}).textContent.split('on the map').length > 2")
+    wait_until(page, "() => (document.querySelector('.map-status') || {}).textContent.split('on the map').length > 2")
 
 
 def test_offline_zone_map_draws_boundary_clusters_and_legend(offline_page, live_server, tmp_path):
@@ -37,7 +38,7 @@ def test_clicking_a_cluster_zooms_in(offline_page, live_server):
     open_map(page, live_server, "bell-foundry")
     before = page.evaluate("() => { for (const k in window) { if (k.startsWith('map_') && window[k] instanceof L.Map) return window[k].getZoom(); } }")
     page.locator(".pz-cluster:not(.pz-cluster--legend)").first.click()
-    page.wait_for_function(f"() => {{ for (const k in window) {{ if (k.startsWith('map_') && window[k] instanceof L.Map) return window[k].getZoom() > {before}; }} }}")
+    wait_until(page, f"() => {{ for (const k in window) {{ if (k.startsWith('map_') && window[k] instanceof L.Map) return window[k].getZoom() > {before}; }} }}")
 
 
 def test_popup_shows_hostile_text_literally(offline_page, live_server, tmp_path):
@@ -94,12 +95,12 @@ def test_audit_walks_are_a_layer_switched_on_from_the_control(offline_page, live
     walk_id = upload.get_json()["walk"]["id"]
     page = offline_page
     page.goto(f"{live_server}/zones/thringstone-whitwick")
-    page.wait_for_function("() => window.L && L.peopleZones")
+    wait_until(page, "() => window.L && L.peopleZones")
     walks = page.get_by_role("checkbox", name="Audit walks")
     assert not walks.is_checked()  # off until asked for: nothing is downloaded for visitors who don't want it
     boundary_paths = page.locator(".leaflet-overlay-pane path").count()
     walks.check()
-    page.wait_for_function(f"() => document.querySelectorAll('.leaflet-overlay-pane path').length > {boundary_paths}")
+    wait_until(page, f"() => document.querySelectorAll('.leaflet-overlay-pane path').length > {boundary_paths}")
     # Click on the line itself (a path's bounding-box centre is usually off the stroke).
     x, y = page.evaluate("""() => {
         const path = document.querySelector(".leaflet-overlay-pane path[stroke='#6a3d9a']");
@@ -113,7 +114,7 @@ def test_audit_walks_are_a_layer_switched_on_from_the_control(offline_page, live
     assert popup.locator("b").count() == 0
     assert popup.get_by_role("link").get_attribute("href") == f"/walks/thringstone-whitwick/{walk_id}"
     page.get_by_role("checkbox", name="Not yet walked").check()
-    page.wait_for_function("() => document.querySelectorAll(\".leaflet-overlay-pane path[stroke='#b35806']\").length > 0")
+    wait_until(page, "() => document.querySelectorAll(\".leaflet-overlay-pane path[stroke='#b35806']\").length > 0")
 
 
 def test_hotspots_are_an_overlay_with_a_legend(offline_page, live_server, map_data):
@@ -127,13 +128,13 @@ def test_hotspots_are_an_overlay_with_a_legend(offline_page, live_server, map_da
     import_police([extract], "bell-foundry", schema=resources.schema, zones=resources.zones(), store=resources.store)
     page = offline_page
     page.goto(f"{live_server}/zones/bell-foundry")
-    page.wait_for_function("() => window.L && L.peopleZones")
+    wait_until(page, "() => window.L && L.peopleZones")
     hotspots = page.get_by_role("checkbox", name="Anti-social behaviour hotspots")
     assert not hotspots.is_checked()  # off until asked for
     assert page.locator(".pz-class-legend").count() == 0
     hot = ".leaflet-overlay-pane path[fill='#d73027']"
     hotspots.check()
-    page.wait_for_function(f"() => document.querySelectorAll(\"{hot}\").length > 0")
+    wait_until(page, f"() => document.querySelectorAll(\"{hot}\").length > 0")
     legend = page.locator(".pz-class-legend")
     assert "Hot spot, 99 % confidence" in legend.inner_text()  # words, not only colours
     assert "Cold spot, 99 % confidence" in legend.inner_text()
@@ -147,7 +148,7 @@ def test_hotspots_are_an_overlay_with_a_legend(offline_page, live_server, map_da
     popup.wait_for()
     assert "Hot spot, 99 % confidence" in popup.inner_text()
     hotspots.uncheck()
-    page.wait_for_function(f"() => document.querySelectorAll(\"{hot}\").length === 0")
+    wait_until(page, f"() => document.querySelectorAll(\"{hot}\").length === 0")
     assert page.locator(".pz-class-legend").count() == 0
     assert not page.errors
 
@@ -165,7 +166,7 @@ def click_feature(page, feature):
         return [box.left + at.x, box.top + at.y];
     }}""")
     page.locator(".pz-point--circle").first.wait_for()
-    page.wait_for_function("() => document.querySelectorAll('.leaflet-popup').length === 0")
+    wait_until(page, "() => document.querySelectorAll('.leaflet-popup').length === 0")
     page.mouse.click(x, y)
     return page.locator(".leaflet-popup-content")
 
@@ -205,7 +206,7 @@ def test_a_stale_version_reloads_the_points_and_the_next_click_works(offline_pag
                   "investigating", by="test")
     popup = click_feature(page, features[10])
     popup.get_by_text("The map’s data has changed and is being reloaded: select the feature again.").wait_for()
-    page.wait_for_function("() => performance.getEntriesByName('pz:lights:drawn').length >= 2")
+    wait_until(page, "() => performance.getEntriesByName('pz:lights:drawn').length >= 2")
     assert len(loads) == 2 and loads[-1] == 200
     page.keyboard.press("Escape")
     popup = click_feature(page, features[10])

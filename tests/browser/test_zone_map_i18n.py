@@ -10,7 +10,7 @@ from tests.browser.test_report import PHONE
 from tests.helpers import point_feature
 from tests.render.populate import points_inside, submit
 from tests.web.test_i18n import compile_catalogue
-from tests.live import offline, serving
+from tests.live import offline, serving, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def polish_phone(browser, polish_server):
 def test_script_built_words_are_polish(polish_phone, tmp_path):
     page = polish_phone
     page.goto("/zones/new-parks?lang=pl")
-    page.wait_for_function("() => document.querySelector('.map-status').textContent"
+    wait_until(page, "() => document.querySelector('.map-status').textContent"
                            ".indexOf('Miejsca dla społeczności: 1 na mapie.') >= 0")
     assert "Awarie oświetlenia i ciemne miejsca: 1 na mapie." in page.locator(".map-status").text_content()
     assert page.locator("html").get_attribute("lang") == "pl"
@@ -78,7 +78,7 @@ def test_script_built_words_are_polish(polish_phone, tmp_path):
 def test_the_english_map_says_the_same_in_english(polish_phone):
     page = polish_phone
     page.goto("/zones/new-parks?lang=en")
-    page.wait_for_function("() => document.querySelector('.map-status').textContent"
+    wait_until(page, "() => document.querySelector('.map-status').textContent"
                            ".indexOf('Community assets: 1 on the map.') >= 0")
     assert page.locator("html").get_attribute("lang") == "en-GB"
     assert "na mapie" not in page.locator(".map-status").text_content()
