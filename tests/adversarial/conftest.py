@@ -317,8 +317,15 @@ def add_accounts(world):
     assert set(ROLES) == {account["role"] for account in world.accounts.values()}, "a role with no account here"
 
 
+# The sweeps make thousands of requests from one test client: the public's budgets (tests/adversarial/
+# test_rate_limits.py holds them) would turn most into 429s and hide what the sweeps look for.
+UNTHROTTLED = {name: "1000000 per minute" for name in (
+    "RATELIMIT_PUBLIC_POSTS", "RATELIMIT_ZONE_POSTS", "RATELIMIT_CONFIRMATIONS", "RATELIMIT_CONFIRMATIONS_PER_REPORT",
+    "RATELIMIT_PHOTOS", "RATELIMIT_ANALYSIS")}
+
+
 def app_for(data_dir):
-    app = create_app({"DATA_DIR": data_dir, "TESTING": True})
+    app = create_app({"DATA_DIR": data_dir, "TESTING": True, **UNTHROTTLED})
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a bug comes back as the 500 a client would see, not a raise
     return app
 
