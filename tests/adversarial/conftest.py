@@ -232,6 +232,9 @@ def plant_hostile_reports(world, planter):
                               json={"action": "edit", "properties": {"description": f"{payload} (checked)"},
                                     "approve": True, "reason": payload}))
         world.hostile.append({**asset, "payload": payload})
+        if payload in FORMULA_PAYLOADS:  # staff-only Community Payback sites, named by whoever plans them
+            checked(planter.staff("admin", "POST", f"/api/zones/{HOSTILE}/cp-sites", json=point_feature(
+                lon, lat + 0.0002, name=line(payload), kind="litter", description=payload)), 201)
         if number % 3 == 0:  # an officer's public note on some of them, and a status that shows it
             checked(planter.staff("admin", "PATCH", f"/api/zones/{HOSTILE}/lights/{light['id']}",
                                   json={"status": "confirmed", "public_note": payload, "internal_note": payload}))
