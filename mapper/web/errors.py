@@ -21,9 +21,11 @@ def wants_json():
 
 def answer(error):
     # Without a URL adapter (a Host outside TRUSTED_HOSTS is refused before one exists) no page can link its styles.
+    # An error that passes (a 503 while photos queue) says when to come back.
+    headers = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
     if wants_json() or request_ctx.url_adapter is None:
-        return jsonify(error.to_dict()), error.status
-    return render_template("error.html", error=error), error.status
+        return jsonify(error.to_dict()), error.status, headers
+    return render_template("error.html", error=error), error.status, headers
 
 
 def init_app(app):
