@@ -30,8 +30,8 @@ def create_app(config=None):
     from flask_compress import Compress
     from flask_wtf.csrf import CSRFError, CSRFProtect
 
-    from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, officers, pages,
-                            progress, repairs, report, security_headers, vendor)
+    from mapper.web import (analysts, api, audits, auth, community_payback, context, errors, i18n, limits, officers,
+                            pages, progress, repairs, report, security_headers, vendor)
     from mapper.web import deployment
     from mapper.web import moderation as moderation_page  # not mapper.moderation, which does the work
 
@@ -42,6 +42,7 @@ def create_app(config=None):
     Compress(app)
     csrf = CSRFProtect(app)
     deployment.init_app(app)  # ProxyFix for PROXY_HOPS, HTTPS (Secure cookies), Origin of cookie-authenticated writes
+    limits.init_app(app)  # the one rate limiter (sign-ins, public writes, analysis), its storage from the config
     auth.init_app(app)
     # The JSON API takes only application/json bodies, which a cross-site form cannot send without CORS; forms
     # (the report page) carry a token.

@@ -3,10 +3,20 @@ nothing."""
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mapper import create_app
 from tests.helpers import INSIDE
+
+
+@pytest.fixture
+def app(data_dir):
+    """Hundreds of bodies from one test client in one app: the public budgets of one address and one zone
+    (mapper/web/limits.py, tested in tests/adversarial/test_rate_limits.py) are raised for this module only."""
+    return create_app({"DATA_DIR": data_dir, "TESTING": True, "RATELIMIT_PUBLIC_POSTS": "100000 per minute",
+                       "RATELIMIT_ZONE_POSTS": "100000 per hour"})
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.just(10**400), st.floats(allow_nan=False),
                     st.text(max_size=30))

@@ -9,6 +9,11 @@ result for the same parameters.
 
 Public outputs withhold the counts of cells with fewer than ``HOTSPOT_SUPPRESS_BELOW`` records (default 3). Only
 :func:`may_see_unsuppressed` lifts that for signed-in officers of the zone.
+
+What a request may cost is bounded (:func:`check_cost`): anonymous callers get grids of at most
+``ANALYSIS_PUBLIC_MAX_CELLS`` cells and a per-address rate limit, staff of the zone ``ANALYSIS_STAFF_MAX_CELLS``.
+Answers are kept as GeoJSON bytes by layer revision and parameters (:func:`analysis_bytes`), and at most
+``ANALYSIS_CONCURRENCY`` are computed at once per process.
 """
 
 import math
@@ -16,16 +21,19 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
+from mapper.analysis.cache import ComputeGate, ResultCache, grid_cells, layer_revision, smallest_cell, zone_bounds
 from mapper.analysis.hotspots import BIN_LABELS, DENSITY_MULTIPLES, density_label, hotspot_layer, parse_layer_input
 from mapper.analysis.hotspots import resolve_filter
 from mapper.analysis.targets import TARGET_METHODS, target_layer
 from mapper.errors import LayerNotFound, MapperError, ValidationError
-from mapper.export import check_output, collection_formats, file_name, get_format, write_collection
+from mapper.export import check_output, collection_formats, file_name, get_format, geojson_bytes, write_collection
 from mapper.export.styles import DENSITY_COLOURS, GI_BIN_COLOURS, TARGET_COLOUR
 from mapper.export.table import parse_crs
+from mapper.web import limits
 from mapper.web.context import get_schema, get_store, get_zones
 
 bp = Blueprint("analysts", __name__)
@@ -226,6 +234,51 @@ def suppression(args):
 # -- running -------------------------------------------------------------------------------------------------------
 
 
+def is_staff_of(zone_id):
+    """A signed-in account (any role) that covers ``zone_id``: it may ask for finer grids."""
+    from mapper.web.auth import current_officer
+
+    officer = current_officer()
+    return officer is not None and officer.can_see(zone_id)
+
+
+def check_cost(zone, query):
+    """Refuse a grid with more cells than the caller may ask for (422 naming ``cell`` and the smallest cell size
+    allowed over this zone), before anything is computed."""
+    staff = is_staff_of(zone.id)
+    bound = int(current_app.config["ANALYSIS_STAFF_MAX_CELLS" if staff else "ANALYSIS_PUBLIC_MAX_CELLS"])
+    bounds = zone_bounds(zone)
+    cells = grid_cells(bounds, query.cell)
+    if cells <= bound:
+        return
+    smallest = smallest_cell(bounds, bound, low=CELL_METRES[0], high=CELL_METRES[1]) or CELL_METRES[1]
+    figures = {"cell": f"{query.cell:g}", "zone": zone.name, "cells": f"{cells:,}", "bound": f"{bound:,}",
+               "smallest": smallest}
+    if staff:
+        message = _("A %(cell)s m grid over %(zone)s would have %(cells)s cells; at most %(bound)s are computed. Use "
+                    "cells of at least %(smallest)s m.", **figures)
+    else:
+        message = _("A %(cell)s m grid over %(zone)s would have %(cells)s cells; without signing in you may ask for "
+                    "at most %(bound)s. Use cells of at least %(smallest)s m.", **figures)
+    raise ValidationError(message, field="cell")
+
+
+def analysis_bytes(kind, zone, query):
+    """The GeoJSON bytes of a hotspot (``kind`` "hotspots") or target-area ("targets") analysis: from the cache
+    when no input layer has a new revision and the parameters are the same, else computed within the gate."""
+    store = get_store()
+    names = sorted({parse_layer_input(text).layer for text in query.layers})
+    revisions = tuple((name, layer_revision(store.query(zone.id, name))) for name in names)
+    if kind == "hotspots":
+        run, parameters = run_hotspots, (query.method, query.fdr)
+    else:
+        run, parameters = run_targets, (query.target_method, query.share)
+    key = (kind, zone.id, zone.area_m2, revisions, query.layers, parameters, query.cell, query.band, query.bandwidth,
+           query.start, query.end, query.suppress_below)
+    cache, gate = current_app.extensions["analysis_cache"], current_app.extensions["analysis_gate"]
+    return cache.get_or_compute(key, lambda: gate.run(lambda: geojson_bytes(run(zone, query))))
+
+
 def run_hotspots(zone, query):
     return hotspot_layer(get_store(), zone, list(query.layers), method=query.method, cell=query.cell,
                          band=query.band, bandwidth=query.bandwidth, start=query.start, end=query.end, fdr=query.fdr,
@@ -239,8 +292,11 @@ def run_targets(zone, query):
                          end=query.end, suppress_below=query.suppress_below, schema=get_schema())
 
 
-def download(zone, collection, subject, output, crs):
-    response = Response(write_collection(output, collection, crs), mimetype=output.mimetype)
+def download(zone, body, subject, output, crs):
+    """A download of an analysis's GeoJSON ``body`` (as kept in the cache) in ``output``'s format."""
+    if output.extension != "geojson":
+        body = write_collection(output, orjson.loads(body), crs)
+    response = Response(body, mimetype=output.mimetype)
     disposition = "attachment" if output.attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{file_name(zone.id, subject, output, crs)}"'
     return response
@@ -253,22 +309,27 @@ def subject(kind, method, query):
 
 
 @bp.get("/api/zones/<zone_id>/hotspots.<extension>")
+@limits.analysis
 def hotspots_download(zone_id, extension):
     zone = get_zones().get(zone_id)
     output = get_format(extension)
     query = read_query(request.args, get_schema(), "hotspots")
     check_output(output, query.crs)
-    return download(zone, run_hotspots(zone, query), subject("hotspots", query.method, query), output, query.crs)
+    check_cost(zone, query)
+    return download(zone, analysis_bytes("hotspots", zone, query), subject("hotspots", query.method, query), output,
+                    query.crs)
 
 
 @bp.get("/api/zones/<zone_id>/targets.<extension>")
+@limits.analysis
 def targets_download(zone_id, extension):
     zone = get_zones().get(zone_id)
     output = get_format(extension)
     query = read_query(request.args, get_schema(), "targets")
     check_output(output, query.crs)
-    return download(zone, run_targets(zone, query), subject("target-areas", query.target_method, query), output,
-                    query.crs)
+    check_cost(zone, query)
+    return download(zone, analysis_bytes("targets", zone, query), subject("target-areas", query.target_method, query),
+                    output, query.crs)
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
@@ -299,6 +360,7 @@ DEFAULT_FORM = {"use": ["crime"], "filter-crime": ["anti-social-behaviour"]}
 
 
 @bp.get("/zones/<zone_id>/hotspots")
+@limits.analysis
 def hotspots_page(zone_id):
     zone, schema = get_zones().get(zone_id), get_schema()
     args = request.args
@@ -308,6 +370,7 @@ def hotspots_page(zone_id):
         layers = args.getlist("layer") or form_layers(args, schema)
         if submitted:
             query = read_query(args, schema, "page", layers=layers)
+            check_cost(zone, query)
             result = page_result(zone, query)
     except ValidationError as refused:
         error = refused
@@ -350,7 +413,8 @@ def form_state(args, schema):
 
 def page_result(zone, query):
     """What the page shows for a query: the hotspot classes, the ranked target areas and every download link."""
-    hotspots, targets = run_hotspots(zone, query), run_targets(zone, query)
+    hotspots = orjson.loads(analysis_bytes("hotspots", zone, query))
+    targets = orjson.loads(analysis_bytes("targets", zone, query))
     field = "Gi_Bin" if query.method == "gi" else "density_class"
     classes = {}
     for feature in hotspots["features"]:
@@ -486,6 +550,15 @@ def police_upload(zone_id):
     report.refusals = refusals
     current_app.logger.info("police.uk upload into %s: %s", zone.id, report.summary())
     return police_page(zone, 200, report=report)
+
+
+@bp.record_once
+def _analysis_resources(state):
+    config = state.app.config
+    state.app.extensions["analysis_cache"] = ResultCache(config["ANALYSIS_CACHE_ENTRIES"],
+                                                         config["ANALYSIS_CACHE_MB"] * 1024 * 1024)
+    state.app.extensions["analysis_gate"] = ComputeGate(config["ANALYSIS_CONCURRENCY"],
+                                                        config["ANALYSIS_WAIT_SECONDS"])
 
 
 @bp.record_once

@@ -17,6 +17,7 @@ from mapper.errors import MalformedInput, MapperError, PayloadTooLarge, Unsuppor
 from mapper.export import get_format, points
 from mapper.crs import from_british_national_grid, to_british_national_grid
 from mapper.validate import format_datetime, parse_datetime, parse_json, validate_client_id
+from mapper.web import limits
 from mapper.web.context import get_schema, get_store, get_zones
 from mapper.zones import place
 
@@ -91,17 +92,23 @@ def layers():
 
 
 @bp.post("/zones/<zone_id>/<layer_name>")
+@limits.public_posts
 def create_in_zone(zone_id, layer_name):
     get_zones().get(zone_id)
     open_to_the_public(layer_name)
-    return created(intake.submit(read_json(), layer_name, zone_id=zone_id, **services()))
+    raw = read_json()
+    limits.charge_zone_of(raw, layer_name, zone_id)
+    return created(intake.submit(raw, layer_name, zone_id=zone_id, **services()))
 
 
 @bp.post("/reports")
+@limits.public_posts
 def create_report():
     layer_name = request.args.get("layer", "lights")
     open_to_the_public(layer_name)
-    return created(intake.submit(read_json(), layer_name, **services()))
+    raw = read_json()
+    limits.charge_zone_of(raw, layer_name)
+    return created(intake.submit(raw, layer_name, **services()))
 
 
 def open_to_the_public(layer_name):
@@ -250,6 +257,8 @@ def columns_near(zone_id):
 
 
 @bp.post("/zones/<zone_id>/<layer_name>/<feature_id>/confirm")
+@limits.confirmations
+@limits.confirmations_per_report
 def confirm(zone_id, layer_name, feature_id):
     """Another resident confirms an open report instead of adding a duplicate pin (once per device)."""
     open_to_the_public(layer_name)

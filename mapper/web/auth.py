@@ -2,8 +2,8 @@
 makes.
 
 Pages use Flask-Login's session cookie (HttpOnly, SameSite=Lax, Secure on HTTPS) and CSRF tokens; machine clients
-send ``Authorization: Bearer <token>``. Failed sign-ins are throttled per address and name (Flask-Limiter, in memory:
-one process per deployment today; a shared store would be configured with RATELIMIT_STORAGE_URI).
+send ``Authorization: Bearer <token>``. Failed sign-ins are throttled per address and name (the app's one limiter,
+:mod:`mapper.web.limits`, counting in RATELIMIT_STORAGE_URI, shared by every worker given the same Redis).
 
 Also here: "forgot your password?" (a single-use link by email, valid an hour; the answer is the same whatever name
 is entered) and "Your account" (change the password, sign out other sessions, see and revoke API tokens). Each
@@ -20,7 +20,6 @@ from flask import (Blueprint, current_app, flash, jsonify, make_response, redire
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
@@ -29,10 +28,10 @@ from mapper import notify
 from mapper.accounts import MAX_PASSWORD, MIN_PASSWORD, RESET_LIFETIME, STAFF_ROLES, Accounts
 from mapper.errors import MapperError, ValidationError
 from mapper.web import deployment
+from mapper.web.limits import limiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", strategy="fixed-window")
 FAILED_SIGN_INS = "5 per minute"  # per address and name: guessing a password takes years, a typo costs nothing
 # "Forgot your password?": enough for a real person who mistypes, too few to flood an inbox or probe for names.
 RESET_REQUESTS_PER_ADDRESS = "10 per hour"
@@ -79,7 +78,6 @@ def init_app(app):
     manager.request_loader(account_for_bearer)
     app.extensions["reset_mailer"] = ResetMailer(app.extensions["accounts"], app.config, notify.outbox_for(app))
     manager.unauthorized_handler(lambda: (_ for _ in ()).throw(NotSignedIn("Sign in to do this.")))
-    limiter.init_app(app)
     # The account forms check their CSRF token themselves, after the sign-in check (401 first, as everywhere).
     for view in (change_password, end_other_sessions, revoke_token):
         app.extensions["csrf"].exempt(view)

@@ -19,6 +19,7 @@ from mapper.analysis.columns import LINK_DISTANCE_M
 from mapper.errors import MapperError, PayloadTooLarge, ValidationError
 from mapper.photos import MAX_BYTES, gps_of, photo_path
 from mapper.validate import validate_client_id
+from mapper.web import limits
 from mapper.web.api import COLUMNS_NEAR_METRES
 from mapper.web.context import get_schema, get_store, get_zones
 
@@ -88,6 +89,8 @@ def token():
 
 
 @bp.post("/report")
+@limits.public_posts
+@limits.photos
 def submit_report():
     form = ReportForm()
     try:
@@ -126,6 +129,7 @@ def submit_form(fields, photo_file):
     client_id = validate_client_id(fields.get("client_id"))
     raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
     zone_id = fields.get("zone") or None if approximate else None
+    limits.charge_zone_of(raw, layer.name, zone_id)
     try:
         return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(),
                                   store=get_store(), zone_id=zone_id, photo=photo,
@@ -283,6 +287,7 @@ def tracking_page(ref):
 
 
 @bp.post("/r/<ref>/reopen")
+@limits.public_posts
 def reopen_report(ref):
     """A resident says a fixed fault is back (within the layer's reopen_days): the report is open again."""
     from mapper import lifecycle

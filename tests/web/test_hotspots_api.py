@@ -40,7 +40,10 @@ def police_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def police_client(police_dir):
-    return create_app({"DATA_DIR": police_dir, "TESTING": True}).test_client()
+    # One client for the whole module: more anonymous analyses from one address than its budget a minute
+    # (RATELIMIT_ANALYSIS, tested in tests/adversarial/test_rate_limits.py), raised here.
+    return create_app({"DATA_DIR": police_dir, "TESTING": True,
+                       "RATELIMIT_ANALYSIS": "100000 per minute"}).test_client()
 
 
 def assert_refused(response, status, field, mentions=()):
