@@ -25,6 +25,7 @@ import argparse
 import http.client
 import io
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -306,19 +307,54 @@ def run_phase(name, recorder, port, token, world, seconds, residents, attacks=()
                                                        (0.05, 0.25)))
                for i in range(residents)]
     threads.append(threading.Thread(target=officer, args=(port, token, recorder, world, until)))
+    # The attacker runs in its own process, so its busy loops do not hold this process's GIL while it times the
+    # residents' requests.
+    results = multiprocessing.Queue()
+    attacker = multiprocessing.Process(target=attack, args=(port, world, until, attacks, name, results), daemon=True)
+    if attacks:
+        attacker.start()
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 90)  # a request in flight at the end has its own timeout
+    if attacks:
+        rows, sent = results.get(timeout=120)
+        attacker.join(timeout=30)
+        recorder.rows[name] += rows
+        for kind, values in sent.items():
+            recorder.sent[kind] += values
+
+
+def attack(port, world, until, attacks, phase, results):
+    """The attacker's process: each chosen attack in its own threads until ``until``; puts (rows, bytes) on
+    ``results``."""
+    recorder = Recorder()
+    recorder.phase = phase
     attackers = {"chunked": [(attacker_chunked, (port, recorder, until))],
                  "big": [(attacker_big_body, (port, recorder, until))],
                  "photos": [(attacker_photos, (port, recorder, world, until))],
                  "hotspots": [(attacker_hotspots, (port, recorder, "127.0.0.203", until)),
                               (attacker_hotspots, (port, recorder, "127.0.0.205", until))],
                  "flood": [(attacker_flood, (port, recorder, world, until))]}
-    threads += [threading.Thread(target=target, args=arguments)
-                for attack in attacks for target, arguments in attackers[attack]]
+    threads = [threading.Thread(target=target, args=arguments, daemon=True)
+               for name in attacks for target, arguments in attackers[name]]
     for thread in threads:
-        thread.daemon = True
         thread.start()
     for thread in threads:
-        thread.join(timeout=seconds + 90)  # a request in flight at the end has its own timeout
+        thread.join(timeout=until - time.monotonic() + 90)
+    with recorder.lock:
+        results.put((list(recorder.rows[phase]), dict(recorder.sent)))
+
+
+def warm_up(port, world):
+    """One request of each resident kind per zone before the clock starts: first requests build caches."""
+    client = Client(port, "127.0.0.2", Recorder())
+    for zone in ZONES:
+        for path in (f"/zones/{zone}", f"/api/zones/{zone}/lights.points", f"/api/zones/{zone}/lights.geojson"):
+            client.request("setup", "GET", path, headers={"Accept-Encoding": "gzip"})
+    client.request("setup", "GET", f"/r/{world['refs'][0]}")
+    client.close()
 
 
 def percentile(values, fraction):
@@ -401,6 +437,7 @@ def main():
     recorder = Recorder()
     try:
         world = world_of(port)
+        warm_up(port, world)
         baseline, attacked = args.seconds / 3, args.seconds * 2 / 3
         print(f"mapper serve on 127.0.0.1:{port} ({args.threads} threads), data {data_dir}; {args.residents} "
               f"residents + 1 officer; baseline {baseline:.0f} s, then {attacked:.0f} s with attacks")
