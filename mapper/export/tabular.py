@@ -8,27 +8,45 @@ Cells are made safe for spreadsheets: text that a spreadsheet would run as a for
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import shapely
 
 from mapper.crs import WGS84, to_british_national_grid
 
-# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP "CSV injection"); tab
+# and CR because spreadsheets drop them before reading the rest; the fullwidth forms because East Asian input methods
+# type them and some spreadsheets take them as the ASCII ones.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Where a spreadsheet may cut one cell into several: the list separator of semicolon locales (a CSV opened in a
+# German or French Excel is split at ";" whatever its quotes say), a comma, a tab when text is pasted, and a line
+# break (quotes that are not honoured do not keep a line break inside a cell either).
+SPLITS = re.compile(r"([;,\t\r\n])")
 
 
 def spreadsheet_safe(value):
-    """Text a spreadsheet shows as text, never runs.
+    """Text a spreadsheet shows as text, never runs: every piece that could begin a cell (the whole text, or what
+    follows a ``;``, ``,``, tab or line break in it) and would start a formula gets a leading apostrophe. The one
+    guard of every CSV and XLSX writer.
 
     >>> spreadsheet_safe('=HYPERLINK("http://x")')
     '\\'=HYPERLINK("http://x")'
-    >>> spreadsheet_safe("Light out")
-    'Light out'
+    >>> spreadsheet_safe("a;=1+1"), spreadsheet_safe("\\t=1"), spreadsheet_safe("Light out, by the shop")
+    ("a;'=1+1", "'\\t'=1", 'Light out, by the shop')
     """
-    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str) or not value:
+        return value
+    parts = SPLITS.split(value)  # text, separator, text, ...: the separators sit at the odd positions
+    if not any(_starts_formula(part) for part in parts[::2]):
+        return value
+    safe = "".join("'" + part if position % 2 == 0 and _starts_formula(part) else part
+                   for position, part in enumerate(parts))
+    return "'" + safe if _starts_formula(safe) else safe  # a cell that begins with a tab or line break
+
+
+def _starts_formula(text):
+    return text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS)
 
 
 def columns(layer):

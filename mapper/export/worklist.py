@@ -8,7 +8,7 @@ Residents' contact details (the layer's private sidecar) are added only when the
 ``properties`` (GeoJSON), and its file name contains ``personal-data``.
 
 Pure: no Flask. Text that a spreadsheet would run as a formula is neutralised: CSV cells through
-:func:`mapper.export.tabular.spreadsheet_safe`, XLSX cells written as text (never as formulas).
+:func:`mapper.export.tabular.spreadsheet_safe`, XLSX cells through it too and written as text (never as formulas).
 """
 
 import csv
@@ -195,9 +195,9 @@ def write_xlsx(rows_, personal=False):
             value = row.get(name)
             cell = sheet.cell(row=sheet.max_row, column=position)
             if isinstance(value, str):
-                cell.value = value
+                cell.value = spreadsheet_safe(value)  # as in the CSV: copied out or split, no piece is a formula
                 cell.data_type = "s"  # openpyxl makes "=..." a formula; this keeps it text
-                if value.lstrip(" ").startswith(("=", "+", "-", "@")):
+                if cell.value != value:
                     cell.quotePrefix = True  # and a spreadsheet re-editing the cell keeps it text too
             else:
                 cell.value = value
