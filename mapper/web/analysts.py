@@ -504,19 +504,20 @@ def police_upload(zone_id):
 
     from mapper.errors import MalformedInput
     from mapper.importers.police_uk import import_police
-    from mapper.web.auth import require_zone
+    from mapper.web.auth import protect_session_writes, require_zone
 
     zone = get_zones().get(zone_id)
     require_zone(zone.id)  # officers and administrators of the zone, before anything is read
     if request.method == "GET":
         return police_page(zone)
     # Exempt from the app-wide CSRF check (which would read the body under the 12 MB app limit first): the larger
-    # limit is set here, then the token is checked.
+    # limit is set here, then the token is checked by the staff blueprints' rule (a session's write carries its
+    # token; a bearer-token client sends no cookie to forge, so needs none).
     request.max_content_length = MAX_POLICE_FILES * MAX_POLICE_FILE + 64 * 1024
     too_large = _("Each file may be at most %(size)s MB, and at most %(count)s files at once.",
                   size=MAX_POLICE_FILE // (1024 * 1024), count=MAX_POLICE_FILES)
     try:
-        current_app.extensions["csrf"].protect()
+        protect_session_writes()
         uploads = [upload for upload in request.files.getlist("files") if upload and upload.filename]
     except RequestEntityTooLarge:
         return police_page(zone, 413, error=too_large)
