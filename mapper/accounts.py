@@ -29,7 +29,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from mapper.durable import atomic_write, locked
+from mapper.durable import PRIVATE_DIRECTORY, PRIVATE_FILE, atomic_write, ensure_directory, locked
 from mapper.errors import MapperError, NotFound, ValidationError
 from mapper.notify import ADDRESS
 from mapper.validate import format_datetime
@@ -358,8 +358,8 @@ class Accounts:
         ``change(accounts, deleted)`` gets the entries by name and the deleted names' tombstones; if it raises,
         nothing is written.
         """
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with locked(self.lock_path, exclusive=True):
+        ensure_directory(self.path.parent, PRIVATE_DIRECTORY)
+        with locked(self.lock_path, exclusive=True, mode=PRIVATE_FILE):
             try:
                 with open(self.path, "rb") as f:
                     document = json.load(f)
@@ -370,8 +370,7 @@ class Accounts:
             result = change(accounts, deleted)
             body = json.dumps({"users": list(accounts.values()), "deleted": deleted}, indent=1,
                               ensure_ascii=False).encode("utf-8")
-            atomic_write(self.path, body)
-            os.chmod(self.path, 0o600)
+            atomic_write(self.path, body, PRIVATE_FILE)  # 0600 from the start: never readable, even for a moment
         return result
 
     @staticmethod

@@ -80,6 +80,13 @@ class Layer:
         """Whether only staff of the zone may read its features (every format, a feature, nearby, counts, maps)."""
         return self.access == "staff"
 
+    @property
+    def private_files(self):
+        """Whether the layer's files hold anything the public may not read: a staff-only layer, or features in a
+        status the public never sees (assets pending a moderator, every Community Payback site). The store writes
+        them for the service's account only (0600), not for every account on the machine."""
+        return self.staff_only or set(self.public_statuses) != set(self.statuses)
+
     def status_label(self, status):
         return self.status_labels.get(status, status)
 

@@ -101,8 +101,10 @@ class Store(abc.ABC):
         return iter(self.query(zone, layer))
 
 
-def open_store(config):
-    """The store a deployment's configuration asks for. Only the GeoJSON files backend exists today."""
+def open_store(config, schema=None):
+    """The store a deployment's configuration asks for. Only the GeoJSON files backend exists today. ``schema`` says
+    which layers' files are private (``Layer.private_files``)."""
     from mapper.store.geojson_files import GeoJSONFileStore
 
-    return GeoJSONFileStore(config["DATA_DIR"])
+    private = [layer.name for layer in schema if layer.private_files] if schema is not None else ()
+    return GeoJSONFileStore(config["DATA_DIR"], private_layers=private)

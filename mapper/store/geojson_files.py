@@ -34,7 +34,8 @@ import numpy as np
 import orjson
 from shapely.geometry import mapping, shape
 
-from mapper.durable import atomic_write, ensure_directory, fsync_directory, locked
+from mapper.durable import (PRIVATE_DIRECTORY, PRIVATE_FILE, PUBLIC_FILE, atomic_write, ensure_directory,
+                            fsync_directory, keep_mode, locked)
 from mapper.errors import CorruptLayer, FeatureNotFound, StoreError
 from mapper.schema import SLUG
 from mapper.store import Store
@@ -293,9 +294,12 @@ class PrivateIndex:
 
 
 class LayerFile:
-    """One layer of one zone on disk: the file, its lock file, its private sidecar, and this process's cache."""
+    """One layer of one zone on disk: the file, its lock file, its private sidecar, and this process's cache.
 
-    def __init__(self, root, zone, layer):
+    ``private``: the layer's files hold what the public may not read (``Layer.private_files``), so they are 0600;
+    a private sidecar always is, in a 0700 ``_private`` directory."""
+
+    def __init__(self, root, zone, layer, private=False):
         if not (isinstance(zone, str) and SLUG.match(zone) and isinstance(layer, str) and SLUG.match(layer)):
             raise StoreError(f"Refusing unsafe zone or layer name {zone!r}/{layer!r}.")
         self.zone, self.layer = zone, layer
@@ -303,6 +307,7 @@ class LayerFile:
         self.path = self.directory / f"{layer}.geojson"
         self.lock_path = self.directory / f".{layer}.geojson.lock"
         self.private_path = Path(root) / PRIVATE_DIR / zone / f"{layer}.jsonl"
+        self.mode = PRIVATE_FILE if private else PUBLIC_FILE
         self._cache = LayerCache(layer)
         self._cache_lock = threading.Lock()
         self._private = PrivateIndex()
@@ -335,12 +340,12 @@ class LayerFile:
         if not self.lock_path.parent.is_dir():
             self._cache = LayerCache(self.layer)
             return
-        with nullcontext() if held_fd is not None else locked(self.lock_path, exclusive=False):
+        with nullcontext() if held_fd is not None else locked(self.lock_path, exclusive=False, mode=self.mode):
             if self._read_appended():
                 return
             parsed, identity = self._read_whole()
         if not parsed.clean:
-            with nullcontext(held_fd) if held_fd is not None else locked(self.lock_path, exclusive=True) as fd:
+            with nullcontext(held_fd) if held_fd is not None else locked(self.lock_path, True, self.mode) as fd:
                 parsed, identity = self._read_whole()
                 if not parsed.clean:
                     parsed = self._recover(parsed, fd)
@@ -443,7 +448,7 @@ class LayerFile:
             return []
         ensure_directory(self.directory)
         # The thread lock before the file lock, always, as in snapshot(): the other order can deadlock two threads.
-        with self._cache_lock, locked(self.lock_path, exclusive=True) as lock_fd:
+        with self._cache_lock, locked(self.lock_path, exclusive=True, mode=self.mode) as lock_fd:
             identity = self._identity()
             if identity is not None and identity != self._cache.identity:
                 self._refresh(held_fd=lock_fd)  # raises CorruptLayer for a layer that cannot be read back
@@ -486,6 +491,7 @@ class LayerFile:
         self._create_if_missing()
         fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
         try:
+            keep_mode(fd, self.mode)
             size = os.fstat(fd).st_size
             if not self._tail_is_clean(fd, size):
                 os.close(fd)
@@ -519,7 +525,7 @@ class LayerFile:
 
     def _create_if_missing(self):
         if not self.path.exists():
-            atomic_write(self.path, header(self.layer) + EMPTY_TAIL)
+            atomic_write(self.path, header(self.layer) + EMPTY_TAIL, self.mode)
 
     def _tail_is_clean(self, fd, size):
         head = header(self.layer)
@@ -537,10 +543,12 @@ class LayerFile:
             self._rewrite(parsed.lines)
 
     def _append_private(self, records):
-        ensure_directory(self.private_path.parent)
+        ensure_directory(self.private_path.parent.parent, PRIVATE_DIRECTORY)  # _private: not even its names show
+        ensure_directory(self.private_path.parent, PRIVATE_DIRECTORY)
         data = b"".join(encode_feature(r) + b"\n" for r in records)
-        fd = os.open(self.private_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self.private_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
         try:
+            keep_mode(fd, PRIVATE_FILE)
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a torn record (never acknowledged) so ours starts on its own line
@@ -562,7 +570,7 @@ class LayerFile:
         if not self.path.exists():  # (nor its directory, where the lock file would go)
             raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
                                   field="id")
-        with locked(self.lock_path, exclusive=True) as lock_fd:
+        with locked(self.lock_path, exclusive=True, mode=self.mode) as lock_fd:
             if not self.path.exists():
                 raise FeatureNotFound(f"No feature {feature_id!r} in layer {self.layer!r} of zone {self.zone!r}.",
                                       field="id")
@@ -598,7 +606,7 @@ class LayerFile:
 
     def _rewrite(self, lines):
         body = b",\n".join(lines) + TAIL if lines else EMPTY_TAIL
-        atomic_write(self.path, header(self.layer) + body)
+        atomic_write(self.path, header(self.layer) + body, self.mode)
 
     def problems(self):
         """Structural problems of this file as (path, line, message) tuples, without repairing anything."""
@@ -643,10 +651,14 @@ def _pwrite_all(fd, data, offset):
 
 
 class GeoJSONFileStore(Store):
-    """The store on plain files under ``root``. Thread-safe; several processes may share one ``root``."""
+    """The store on plain files under ``root``. Thread-safe; several processes may share one ``root``.
 
-    def __init__(self, root):
+    ``private_layers``: names of the layers whose files only the service's account may read (0600), from the schema
+    (``Layer.private_files``: staff-only layers, and layers holding features in statuses the public does not see)."""
+
+    def __init__(self, root, private_layers=()):
         self.root = Path(root)
+        self.private_layers = frozenset(private_layers)
         self._layers = {}
         self._lock = threading.Lock()
 
@@ -654,7 +666,7 @@ class GeoJSONFileStore(Store):
         key = (zone, layer)
         with self._lock:
             if key not in self._layers:
-                self._layers[key] = LayerFile(self.root, zone, layer)
+                self._layers[key] = LayerFile(self.root, zone, layer, private=layer in self.private_layers)
             return self._layers[key]
 
     def append(self, zone, layer, submissions, ref_prefix=None, unique=None):

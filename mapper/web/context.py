@@ -17,7 +17,7 @@ class Resources:
     def __init__(self, config):
         self.config = config
         self.schema = load_schema(config["LAYERS_FILE"])
-        self.store = open_store(config)
+        self.store = open_store(config, self.schema)
         self._zones = None
         self._zones_stamp = None
         self._zones_lock = threading.Lock()
