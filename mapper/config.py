@@ -5,6 +5,8 @@ given, so tests inject a temporary data directory without touching the environme
 """
 
 import os
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -158,4 +160,47 @@ def load(overrides=None, environ=None):
     if type(config["PROXY_HOPS"]) is not int or config["PROXY_HOPS"] < 0:
         raise ValueError(f"MAPPER_PROXY_HOPS must be the number of proxies in front (0 or more), not "
                          f"{config['PROXY_HOPS']!r}")
+    check_attribution(config["TILES_ATTRIBUTION"])
     return config
+
+
+class _AttributionParser(HTMLParser):
+    """Refuses any markup but text, character references and ``<a href="http(s)://...">`` links."""
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "a" or [name for name, _ in attrs] != ["href"] or not re.match(r"https?://", attrs[0][1] or ""):
+            raise ValueError(f"<{tag} {' '.join(name for name, _ in attrs)}>")
+
+    def handle_endtag(self, tag):
+        if tag != "a":
+            raise ValueError(f"</{tag}>")
+
+    def handle_data(self, data):
+        if "<" in data:  # an unfinished tag, which a browser could join to the markup Leaflet puts after it
+            raise ValueError("'<' (write &lt;)")
+
+    def handle_startendtag(self, tag, attrs):
+        raise ValueError(f"<{tag}/>")
+
+    def handle_comment(self, data):
+        raise ValueError("a comment")
+
+    def handle_decl(self, decl):
+        raise ValueError("a declaration")
+
+    def handle_pi(self, data):
+        raise ValueError("a processing instruction")
+
+
+def check_attribution(html):
+    """The tiles' attribution is HTML (a link to their licence) that every map page gives Leaflet, which puts it in
+    with innerHTML: only text and plain http(s) links are taken, so a setting can never carry a script."""
+    if not isinstance(html, str) or not html.strip():
+        raise ValueError(f"MAPPER_TILES_ATTRIBUTION must be non-empty text, not {html!r}")
+    parser = _AttributionParser(convert_charrefs=False)  # so that a '<' in the text is seen as written
+    try:
+        parser.feed(html)
+        parser.close()
+    except ValueError as error:
+        raise ValueError(f"MAPPER_TILES_ATTRIBUTION may hold text and <a href=\"https://...\"> links only, not "
+                         f"{error} in {html!r}") from None

@@ -150,3 +150,26 @@ def test_a_zone_name_shows_as_text_in_the_zone_maps_layer_control(new_page, host
         page.wait_for_timeout(100)
         assert page.evaluate("window.__xss") is None, payload
     assert page.errors == [] and page.csp == []
+
+
+@pytest.mark.parametrize("attribution", [
+    '<img src=x onerror="window.__xss=1">',
+    '&copy; <a href="javascript:window.__xss=1">OSM</a>',
+    '<a href="https://osm.org" onclick="window.__xss=1">OSM</a>',
+    '<svg onload="window.__xss=1">',
+    '<a href="https://osm.org"><script>window.__xss=1</script></a>',
+])
+def test_a_tiles_attribution_with_more_than_text_and_links_is_refused_at_start(tmp_path, attribution):
+    """Leaflet's attribution control takes HTML (a link to the tiles' licence), which every map page hands it from
+    the configuration: anything but text and plain http(s) links stops the app from starting."""
+    with pytest.raises(ValueError, match="TILES_ATTRIBUTION"):
+        create_app({"DATA_DIR": tmp_path, "TESTING": True, "TILES_ATTRIBUTION": attribution})
+
+
+def test_an_attribution_of_text_and_links_is_kept(tmp_path):
+    text = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors, <b>x</b> & y'
+    with pytest.raises(ValueError):
+        create_app({"DATA_DIR": tmp_path / "a", "TESTING": True, "TILES_ATTRIBUTION": text})  # <b>: not a link
+    kept = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors & Ordnance Survey'
+    assert create_app({"DATA_DIR": tmp_path / "b", "TESTING": True,
+                       "TILES_ATTRIBUTION": kept}).config["TILES_ATTRIBUTION"] == kept
