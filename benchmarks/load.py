@@ -404,9 +404,10 @@ def report(recorder, seconds):
         print(f"{phase}: {len(rows)} requests in {seconds[phase]:.0f} s; 5xx: {errors}; residents' and officer's "
               f"requests refused or failed (429, 5xx, cut): {resident_bad} of {len(resident_rows)}; "
               f"resident POST p99 {p99:.1f} ms (goal < {GOAL_POST_P99_MS} ms)")
-        verdicts.append(errors == 0 and p99 < GOAL_POST_P99_MS)
-    bytes_line = ", ".join(f"{kind}: {sum(sent) / 2**20:.1f} MB in {len(sent)} connections (max {max(sent) / 2**20:.2f} "
-                           f"MB)" for kind, sent in recorder.sent.items() if sent)
+        # The goal: no 5xx at all, and the POST p99 while attacks run (the baseline's is there to compare).
+        verdicts.append(errors == 0 and (phase == "baseline" or p99 < GOAL_POST_P99_MS))
+    bytes_line = ", ".join(f"{kind}: {sum(sent) / 2**20:.1f} MB in {len(sent)} connections "
+                           f"(max {max(sent) / 2**20:.2f} MB)" for kind, sent in recorder.sent.items() if sent)
     if bytes_line:
         print(f"attack bytes the server took before cutting: {bytes_line}")
     return all(verdicts)
