@@ -385,7 +385,8 @@ def world_template(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-world")
     world = World(root / "store")
     cli("demo", "--data", world.data_dir)
-    cli("zones", "add", XSS_PAYLOADS[0], "--id", HOSTILE, "--council", XSS_PAYLOADS[4], "--boundary",
+    # The name closes any inline script it is put in; the council's breaks out of an attribute.
+    cli("zones", "add", XSS_PAYLOADS[0] + XSS_PAYLOADS[3], "--id", HOSTILE, "--council", XSS_PAYLOADS[4], "--boundary",
         hostile_boundary(root / "boundary.geojson"), "--data", world.data_dir)
     world.app = app_for(world.data_dir)
     add_accounts(world)
