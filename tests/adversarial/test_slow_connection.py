@@ -145,11 +145,12 @@ def test_a_chunk_size_line_that_never_ends_is_cut_within_seconds_and_reads_stay_
     timer.start()
     attacks, started = [], time.monotonic()
     try:
-        # Hex digits, then garbage: the line never gets its CRLF. Keep attacking for 3 s with new connections.
-        pieces = [b"f" * PIECE, b"1;" + b"x" * (PIECE - 2)]  # a size line, then a chunk extension, never ending
+        # A size line, a chunk extension, a trailer after the last chunk: none ever ends. New ones for 3 s.
+        kinds = [(chunked_head(), b"f" * PIECE), (chunked_head(), b"1;" + b"x" * (PIECE - 2)),
+                 (chunked_head() + b"0\r\nX-Trailer: ", b"x" * PIECE)]
         while time.monotonic() - started < 3 and (not attacks or attacks[-1][3]):
-            piece = pieces[len(attacks) % 2]
-            attacks.append(attack(port, chunked_head(), piece, 16 * 1024 * 1024, limit_seconds=8))
+            head, piece = kinds[len(attacks) % len(kinds)]
+            attacks.append(attack(port, head, piece, 16 * 1024 * 1024, limit_seconds=8))
     finally:
         timer.stop.set()
         timer.join(timeout=30)
