@@ -102,8 +102,8 @@ def test_the_payloads_reached_the_downloads(downloads):
         if answer.status_code != 200:
             continue
         for cell in cells(answer):
-            for payload in found:
-                if payload.strip("\t\r") in cell:
+            for payload in found:  # the guard may have put an apostrophe before any piece
+                if payload.strip("\t\r").replace("'", "") in cell.replace("'", ""):
                     found[payload] += 1
                     kinds.add(url.split("?")[0].rsplit("/", 1)[-1])
     assert all(found.values()), found
