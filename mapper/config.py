@@ -135,9 +135,10 @@ def defaults():
         # (158,000 cells in Thringstone & Whitwick, several seconds and ~30 MB).
         "ANALYSIS_PUBLIC_MAX_CELLS": 10_000,
         "ANALYSIS_STAFF_MAX_CELLS": 250_000,
-        # Analyses computed at once in one process (the rest wait ANALYSIS_WAIT_SECONDS, then 503 + Retry-After),
-        # so expensive requests never hold every core; answers are kept by layer revision and parameters.
-        "ANALYSIS_CONCURRENCY": 2,
+        # Analyses computed at once in one process (as many more may wait ANALYSIS_WAIT_SECONDS; the rest hear 503
+        # + Retry-After), so expensive requests never hold every core or every server thread; answers are kept by
+        # layer revision and parameters.
+        "ANALYSIS_CONCURRENCY": 1,
         "ANALYSIS_WAIT_SECONDS": 2.0,
         "ANALYSIS_CACHE_ENTRIES": 64,
         "ANALYSIS_CACHE_MB": 128,

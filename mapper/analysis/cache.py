@@ -131,20 +131,34 @@ class Busy(MapperError):
 
 
 class ComputeGate:
-    """At most ``slots`` computations at once in this process; a caller waits up to ``wait_seconds`` for a slot,
-    then hears :class:`Busy` (waiting longer would hold a server thread that a resident's request needs)."""
+    """At most ``slots`` computations at once in this process, and at most as many callers again waiting (up to
+    ``wait_seconds``) for a slot; anyone else hears :class:`Busy` at once. Every waiter holds a server thread that a
+    resident's request needs, so the queue is as short as the work in hand.
 
-    def __init__(self, slots=2, wait_seconds=2.0, retry_after=5):
+    >>> gate = ComputeGate(slots=1, wait_seconds=0)
+    >>> gate.run(lambda: gate.running)
+    1
+    """
+
+    def __init__(self, slots=1, wait_seconds=2.0, retry_after=5):
         self.slots, self.wait_seconds, self.retry_after = max(1, int(slots)), float(wait_seconds), int(retry_after)
         self._semaphore = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
         self.running = 0
+        self.waiting = 0
 
     def run(self, compute, message="The analysis server is busy. Try again in a few seconds."):
-        if self.wait_seconds > 0:
-            acquired = self._semaphore.acquire(timeout=self.wait_seconds)
-        else:
-            acquired = self._semaphore.acquire(blocking=False)
+        acquired = self._semaphore.acquire(blocking=False)
+        if not acquired and self.wait_seconds > 0:
+            with self._lock:
+                may_wait = self.waiting < self.slots
+                self.waiting += may_wait
+            if may_wait:
+                try:
+                    acquired = self._semaphore.acquire(timeout=self.wait_seconds)
+                finally:
+                    with self._lock:
+                        self.waiting -= 1
         if not acquired:
             raise Busy(message, retry_after=self.retry_after)
         with self._lock:
