@@ -37,8 +37,24 @@ class AppLimiter(Limiter):
     was set up last. Here each app keeps the storage made for it by ``init_app`` in ``app.extensions``."""
 
     def init_app(self, app):
+        # Flask-Limiter takes a missing RATELIMIT_ENABLED from the previous app: each app says its own.
+        app.config.setdefault("RATELIMIT_ENABLED", True)
         super().init_app(app)
-        app.extensions["rate_limit_storage"] = (self._storage, self._limiter)
+        if app.config["RATELIMIT_ENABLED"]:
+            app.extensions["rate_limit_storage"] = (self._storage, self._limiter)
+
+    @property
+    def enabled(self):
+        """RATELIMIT_ENABLED of the app at hand (one extension object serves every app of the process)."""
+        from flask import has_app_context
+
+        if has_app_context():
+            return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value):
+        self._enabled = value
 
     def _for_app(self, position, fallback):
         from flask import has_app_context
@@ -116,7 +132,7 @@ def charge_zone(zone_id):
     Called by the views once a submission is valid and placed, just before it is stored: the zone comes from the
     point for ``/api/reports`` and the form, so no decorator could know it, and refused submissions do not use up
     the zone's budget for its residents."""
-    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not limiter.enabled:
         return
     strategy = limiter.limiter
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""

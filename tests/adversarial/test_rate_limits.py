@@ -154,6 +154,16 @@ def test_two_app_instances_with_their_own_memory_do_not_share_a_count(tmp_path):
     assert second.post(f"/api/zones/{ZONE}/lights", json=light()).status_code == 201
 
 
+def test_an_app_with_limits_turned_off_does_not_turn_them_off_for_another(tmp_path):
+    limited = make_app(tmp_path / "store").test_client()
+    unlimited = make_app(tmp_path / "store", RATELIMIT_ENABLED=False).test_client()
+    later = make_app(tmp_path / "store").test_client()
+    for client in (limited, later):
+        assert [client.post(f"/api/zones/{ZONE}/lights", json=light()).status_code
+                for _ in range(PER_MINUTE + 1)] == [201] * PER_MINUTE + [429]
+    assert {unlimited.post(f"/api/zones/{ZONE}/lights", json=light()).status_code for _ in range(12)} == {201}
+
+
 def test_the_storage_comes_from_the_environment(tmp_path, monkeypatch, redis_url):  # noqa: F811
     monkeypatch.setenv("MAPPER_RATELIMIT_STORAGE", redis_url)
     app = make_app(tmp_path / "store")
