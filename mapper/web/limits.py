@@ -14,7 +14,9 @@ A refusal is a 429 with ``Retry-After``: JSON ``{"error": {"code": "rate_limited
 page's scripts, and a page in the resident's language for a form.
 """
 
+import functools
 import math
+import threading
 import time
 
 from flask import current_app, request
@@ -24,6 +26,7 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from limits.storage import MemoryStorage
 
 from mapper.analysis.cache import Busy
 from mapper.errors import MapperError
@@ -40,6 +43,9 @@ class AppLimiter(Limiter):
         # Flask-Limiter takes a missing RATELIMIT_ENABLED from the previous app: each app says its own.
         app.config.setdefault("RATELIMIT_ENABLED", True)
         super().init_app(app)
+        if type(self._storage) is MemoryStorage:
+            self._storage = LockedMemoryStorage()
+            self._limiter = type(self._limiter)(self._storage)
         if app.config["RATELIMIT_ENABLED"]:
             app.extensions["rate_limit_storage"] = (self._storage, self._limiter)
 
@@ -70,6 +76,37 @@ class AppLimiter(Limiter):
     @property
     def limiter(self):
         return self._for_app(1, self._limiter)
+
+
+def _serialised(method):
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.serial:
+            return method(self, *args, **kwargs)
+    return locked
+
+
+class LockedMemoryStorage(MemoryStorage):
+    """``memory://`` with every operation, and its expiry timer, under one lock.
+
+    limits 5.8.0 (the newest release) races between server threads: two requests can both find the expiry timer
+    dead and start it twice (``RuntimeError: threads can only be started once``, a 500 seen once in 14,587 requests
+    of benchmarks/load.py), and the timer iterates the counters while a request pops them (KeyError in the timer).
+    A count is a few dict operations, so one lock per storage costs nothing next to a request."""
+
+    def __init__(self, *args, **kwargs):
+        self.serial = threading.RLock()  # before MemoryStorage starts its timer, which takes it
+        super().__init__(*args, **kwargs)
+
+    # MemoryStorage's private methods, by their mangled names: its own calls reach these.
+    _MemoryStorage__expire_events = _serialised(MemoryStorage._MemoryStorage__expire_events)
+    _MemoryStorage__schedule_expiry = _serialised(MemoryStorage._MemoryStorage__schedule_expiry)
+
+
+for _name in ("incr", "decr", "get", "clear", "reset", "get_expiry", "acquire_entry", "get_moving_window",
+              "acquire_sliding_window_entry", "get_sliding_window", "clear_sliding_window"):
+    if hasattr(MemoryStorage, _name):
+        setattr(LockedMemoryStorage, _name, _serialised(getattr(MemoryStorage, _name)))
 
 
 limiter = AppLimiter(key_func=get_remote_address, strategy="fixed-window")

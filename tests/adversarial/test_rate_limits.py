@@ -270,3 +270,36 @@ def test_anonymous_analysis_requests_are_limited_per_address_but_staff_are_not(p
     assert [client.get(url).status_code for _ in range(3)] == [200] * 3
     assert_rate_limited(client.get(url))
     assert client.get(url, headers=bearer(police_dir)).status_code == 200
+
+
+# -- the in-memory counts under concurrent server threads ----------------------------------------------------------
+
+
+def test_in_memory_counts_survive_concurrent_threads(app, monkeypatch):
+    """limits 5.8.0's MemoryStorage started its expiry timer twice when two requests found it dead at once
+    (RuntimeError, a 500 in benchmarks/load.py), and its timer popped counters under a request's feet (KeyError)."""
+    import sys
+
+    storage = app.extensions["rate_limit_storage"][0]
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: failures.append(hook.exc_value))
+    monkeypatch.setattr(sys, "getswitchinterval", sys.getswitchinterval)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to meet the race within a second
+    try:
+        def count(worker):
+            for n in range(2000):
+                try:
+                    storage.incr(f"test/{worker}/{n % 5}", 0.001)  # expiring at once: the timer runs all along
+                except Exception as error:  # noqa: BLE001 (any failure is the bug)
+                    failures.append(error)
+
+        threads = [threading.Thread(target=count, args=(worker,)) for worker in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        time.sleep(0.1)  # let the last expiry timer run
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
