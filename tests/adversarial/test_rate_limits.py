@@ -283,7 +283,6 @@ def test_in_memory_counts_survive_concurrent_threads(app, monkeypatch):
     storage = app.extensions["rate_limit_storage"][0]
     failures = []
     monkeypatch.setattr(threading, "excepthook", lambda hook: failures.append(hook.exc_value))
-    monkeypatch.setattr(sys, "getswitchinterval", sys.getswitchinterval)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible, to meet the race within a second
     try:
