@@ -62,6 +62,9 @@ def adjustments(config, threads=8):
         "max_request_body_size": int(config["MAX_CONTENT_LENGTH"]) + BODY_MARGIN_BYTES,
         "max_request_header_size": int(config["SERVE_MAX_HEADER_BYTES"]),
         "inbuf_overflow": INBUF_OVERFLOW_BYTES,
+        # Waitress drops X-Forwarded-* unless it trusts a proxy itself; behind PROXY_HOPS proxies the app's ProxyFix
+        # (mapper.web.deployment) reads them, so they must reach it, or every resident shares the proxy's address.
+        "clear_untrusted_proxy_headers": not config.get("PROXY_HOPS"),
         "channel_timeout": channel_timeout,
         # How often waitress looks for idle connections (default 30 s, which would double a short timeout).
         "cleanup_interval": max(1, min(5, channel_timeout)),

@@ -127,3 +127,55 @@ def test_behind_a_proxy_the_throttle_counts_each_client_apart(data_dir):
     assert failed_sign_in(client, {"X-Forwarded-For": "203.0.113.7"}) == 429
     # Another resident behind the same proxy is not locked out by the first one's typos.
     assert failed_sign_in(client, {"X-Forwarded-For": "198.51.100.4"}) == 401
+
+
+def served_by_waitress(app):
+    """``app`` behind ``mapper serve``'s own waitress server (mapper.serving) on a free port; yields the port."""
+    import threading
+    from contextlib import contextmanager
+
+    from mapper.serving import make_server
+
+    @contextmanager
+    def running():
+        server = make_server(app, host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield server.effective_port
+        finally:
+            server.task_dispatcher.shutdown()  # before the sockets close, so no worker pulls a closed trigger
+            server.close()
+            thread.join(timeout=10)
+
+    return running()
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_under_mapper_serve_the_proxy_hops_decide_whose_budget_a_post_spends(data_dir, hops):
+    """waitress drops X-Forwarded-* unless told otherwise, so under ``mapper serve`` MAPPER_PROXY_HOPS=1 changed
+    nothing: every resident behind the proxy shared one address's budget of reports."""
+    import http.client
+    import json
+
+    from tests.helpers import light
+
+    app = create_app({"DATA_DIR": data_dir, "PROXY_HOPS": hops, "RATELIMIT_PUBLIC_POSTS": "2 per minute"})
+    body = json.dumps(light())
+
+    def post(forwarded_for):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("POST", "/api/zones/bell-foundry/lights", body=body, headers={
+                "Content-Type": "application/json", "X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with served_by_waitress(app) as port:
+        first = [post("203.0.113.7") for _ in range(3)]
+        other = post("198.51.100.9")
+    assert first == [201, 201, 429]
+    # Behind one proxy the second resident has a budget of their own; with no proxy declared the header is anybody's
+    # to send, so it must not buy a fresh budget.
+    assert other == (201 if hops else 429)
