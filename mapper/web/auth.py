@@ -33,6 +33,9 @@ from mapper.web.limits import limiter
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 FAILED_SIGN_INS = "5 per minute"  # per address and name: guessing a password takes years, a typo costs nothing
+# Per address, whatever the name: one common password sprayed over every account name, each try an scrypt hash
+# (~170 ms of CPU). Loose enough for a council office of officers behind one NAT address who mistype.
+FAILED_SIGN_INS_PER_ADDRESS = "20 per minute; 100 per hour"
 # "Forgot your password?": enough for a real person who mistypes, too few to flood an inbox or probe for names.
 RESET_REQUESTS_PER_ADDRESS = "10 per hour"
 RESET_REQUESTS_PER_NAME = "3 per hour"
@@ -186,6 +189,9 @@ def throttle_key():
 @limiter.limit(FAILED_SIGN_INS, key_func=throttle_key, methods=["POST"],
                deduct_when=lambda response: response.status_code != 303,
                error_message="Too many failed sign-ins. Wait a minute and try again.")
+@limiter.limit(FAILED_SIGN_INS_PER_ADDRESS, key_func=get_remote_address, methods=["POST"],
+               deduct_when=lambda response: response.status_code != 303,
+               error_message="Too many failed sign-ins from your connection. Wait a few minutes and try again.")
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if request.method == "GET":

@@ -179,3 +179,21 @@ def test_under_mapper_serve_the_proxy_hops_decide_whose_budget_a_post_spends(dat
     # Behind one proxy the second resident has a budget of their own; with no proxy declared the header is anybody's
     # to send, so it must not buy a fresh budget.
     assert other == (201 if hops else 429)
+
+
+def test_a_password_sprayed_over_many_names_from_one_address_is_throttled(data_dir):
+    """Failed sign-ins were counted per address *and name*: 60 names from one address got 60 scrypt checks (~170 ms
+    of CPU each) and never a 429 (docs/security.md, found by the sweeps)."""
+    Accounts(data_dir).add("alice", "officer", ["bell-foundry"], PASSWORD)
+    client = make_app(data_dir).test_client()
+
+    def sign_in(name, password="Summer2026!", address="203.0.113.7"):
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        return client.post("/login", data={"csrf_token": token, "name": name, "password": password},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    statuses = [sign_in(f"officer{n}") for n in range(30)]
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    # The budget is the sprayer's address's, not the account's: alice signs in from her own connection.
+    assert sign_in("alice", PASSWORD, address="198.51.100.4") == 303
