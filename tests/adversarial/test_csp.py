@@ -14,6 +14,7 @@ import pytest
 from mapper import create_app
 from tests.adversarial.conftest import HOSTILE, PASSWORD, ZONE, fill, real_values, rules
 from tests.browser.conftest import browser_type_launch_args  # noqa: F401 (Debian's Chromium, as the browser tests)
+from tests.helpers import sign_in_form
 from tests.live import offline, serving, wait_until
 
 pytestmark = pytest.mark.browser
@@ -36,9 +37,7 @@ def ready(endpoint):
 
 
 def sign_in_client(client):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": token, "name": "admin", "password": PASSWORD}).status_code == 303
+    assert sign_in_form(client, "admin", PASSWORD).status_code == 303
     return client
 
 

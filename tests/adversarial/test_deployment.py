@@ -6,7 +6,6 @@ sign-in throttle and the rate limits count, and the scheme, come from them. With
 anybody's to send and change nothing.
 """
 
-import re
 
 import pytest
 from flask import request, request_started, url_for
@@ -15,6 +14,7 @@ import mapper.accounts as accounts_module
 from mapper import create_app
 from mapper.accounts import Accounts
 from mapper.config import load
+from tests.helpers import sign_in_form
 
 PASSWORD = "correct horse battery"
 
@@ -46,10 +46,7 @@ def session_cookie_header(response):
 
 
 def failed_sign_in(client, address_headers):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"csrf_token": token, "name": "alice", "password": "not the password"},
-                       headers=address_headers).status_code
+    return sign_in_form(client, "alice", "not the password", headers=address_headers).status_code
 
 
 def test_settings_come_from_the_environment_and_are_checked():
@@ -188,10 +185,7 @@ def test_a_password_sprayed_over_many_names_from_one_address_is_throttled(data_d
     client = make_app(data_dir).test_client()
 
     def sign_in(name, password="Summer2026!", address="203.0.113.7"):
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        return client.post("/login", data={"csrf_token": token, "name": name, "password": password},
-                           environ_base={"REMOTE_ADDR": address}).status_code
+        return sign_in_form(client, name, password, environ_base={"REMOTE_ADDR": address}).status_code
 
     statuses = [sign_in(f"officer{n}") for n in range(30)]
     assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from mapper.accounts import Accounts
+from tests.helpers import sign_in_form
 
 POLICE = Path(__file__).resolve().parent.parent / "data" / "police" / \
     "loughborough_hastings_bell_foundry_2023-01_to_2024-12.csv"
@@ -54,8 +55,7 @@ def test_a_bearer_token_of_another_zone_or_a_bad_one_is_still_refused(app, data_
 def test_a_signed_in_session_still_needs_its_token(app, data_dir):
     Accounts(data_dir).add("analyst", "officer", [ZONE], PASSWORD)
     client = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"csrf_token": token, "name": "analyst", "password": PASSWORD}).status_code == 303
+    assert sign_in_form(client, "analyst", PASSWORD).status_code == 303
     assert upload(client).status_code == 400
     assert crimes(app) == 0
     page = client.get(PAGE).get_data(as_text=True)

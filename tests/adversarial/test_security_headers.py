@@ -13,15 +13,14 @@ import pytest
 
 from mapper import create_app
 from tests.adversarial.conftest import PASSWORD, ZONE, fill, real_values, rules
+from tests.helpers import sign_in_form
 
 GET_RULES = [(rule, endpoint) for rule, endpoint, methods in rules() if "GET" in methods]
 ANSWER_KINDS = ("anonymous", "admin")
 
 
 def sign_in(client):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": token, "name": "admin", "password": PASSWORD}).status_code == 303
+    assert sign_in_form(client, "admin", PASSWORD).status_code == 303
     return client
 
 

@@ -10,13 +10,13 @@ Real walks from tests/data/gpx, a real police.uk extract, the real Flask test cl
 
 import csv
 import io
-import re
 from pathlib import Path
 
 import pytest
 from shapely import wkt
 
 from mapper.accounts import Accounts
+from tests import helpers
 from tests.gpx_helpers import ZONE as WALK_ZONE
 from tests.gpx_helpers import shifted_into
 
@@ -74,11 +74,7 @@ def test_lighting_csv_keeps_its_point_columns(app, client):
 
 
 def signed_in(app, name):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": token, "name": name, "password": PASSWORD}).status_code == 303
-    return client, token
+    return helpers.signed_in(app, name, PASSWORD)
 
 
 def crimes(app):

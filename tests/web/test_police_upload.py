@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mapper.accounts import Accounts
+from tests import helpers
 
 POLICE = Path(__file__).resolve().parent.parent / "data" / "police"
 BELL_FOUNDRY = POLICE / "loughborough_hastings_bell_foundry_2023-01_to_2024-12.csv"
@@ -20,11 +21,7 @@ PASSWORD = "correct horse battery"
 
 def signed_in(app, name):
     """A browser-like client signed in as ``name``, and the session's CSRF token."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/login", data={"csrf_token": token, "name": name, "password": PASSWORD}).status_code == 303
-    return client, token
+    return helpers.signed_in(app, name, PASSWORD)
 
 
 @pytest.fixture
