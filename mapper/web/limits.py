@@ -98,13 +98,12 @@ class LockedMemoryStorage(MemoryStorage):
         self.serial = threading.RLock()  # before MemoryStorage starts its timer, which takes it
         super().__init__(*args, **kwargs)
 
-    # MemoryStorage's private methods, by their mangled names: its own calls reach these.
-    _MemoryStorage__expire_events = _serialised(MemoryStorage._MemoryStorage__expire_events)
-    _MemoryStorage__schedule_expiry = _serialised(MemoryStorage._MemoryStorage__schedule_expiry)
 
-
+# The public operations, and MemoryStorage's private timer methods by their mangled names (its own calls reach
+# these); a later limits that renames them still works, only unserialised where it changed.
 for _name in ("incr", "decr", "get", "clear", "reset", "get_expiry", "acquire_entry", "get_moving_window",
-              "acquire_sliding_window_entry", "get_sliding_window", "clear_sliding_window"):
+              "acquire_sliding_window_entry", "get_sliding_window", "clear_sliding_window",
+              "_MemoryStorage__expire_events", "_MemoryStorage__schedule_expiry"):
     if hasattr(MemoryStorage, _name):
         setattr(LockedMemoryStorage, _name, _serialised(getattr(MemoryStorage, _name)))
 
