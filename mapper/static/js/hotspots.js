@@ -29,7 +29,14 @@
 
   function getJSON(url) {
     return fetch(url, {headers: {Accept: 'application/geo+json'}, credentials: 'same-origin'}).then(function (r) {
-      if (!r.ok) { throw new Error(url + ': ' + r.status); }
+      if (!r.ok) {
+        // A refusal (429 too many requests, 503 busy, 422 a grid too fine) says in its JSON what to do; keep it.
+        return r.json().catch(function () { return null; }).then(function (body) {
+          var failure = new Error(url + ': ' + r.status);
+          failure.said = body && body.error && body.error.message;
+          throw failure;
+        });
+      }
       return r.json();
     });
   }
@@ -129,7 +136,9 @@
     if (bounds.isValid()) { map.fitBounds(bounds, {padding: [10, 10]}); }
     status.textContent = format(strings.shown, {cells: cells.getLayers().length, areas: targets.getLayers().length});
     container.setAttribute('data-ready', 'true');
-  }).catch(function () {
-    status.textContent = strings.failed;
+  }).catch(function (failure) {
+    // The server's words (text only), then where the same results are; a network failure has only the latter.
+    status.textContent = failure && failure.said ? failure.said + ' ' + strings.failed : strings.failed;
+    status.classList.add('map-status--error');
   });
 }());

@@ -567,6 +567,10 @@
       var folded = control.closest('details');
       if (folded) { folded.open = true; }  // the typed position and column number live there, folded away
       if (!fromDraft) { control.focus(); }
+    } else if (!fromDraft) {
+      // No field to blame (too many reports, the area's budget): the alert is at the top of a long form, far from
+      // the Send button just pressed, so take the resident there (it has tabindex=-1).
+      alertRegion.focus();
     }
   }
 

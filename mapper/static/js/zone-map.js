@@ -147,8 +147,12 @@
   // Popup options that keep it on screen: no wider than a phone allows, and clear of the controls at the top.
   function popupOptions(map) {
     var topControls = map.getContainer().querySelector('.leaflet-top.leaflet-right');
+    var maxWidth = Math.max(160, Math.min(320, map.getSize().x - 80));
     return {
-      maxWidth: Math.max(160, Math.min(320, map.getSize().x - 80)),
+      maxWidth: maxWidth,
+      // Leaflet sizes a popup to its content unwrapped, and a description (its column may wrap anywhere) counts as
+      // one letter wide: without a floor the text stood one letter a line.
+      minWidth: Math.min(240, maxWidth),
       autoPanPaddingTopLeft: L.point(10, (topControls ? topControls.offsetHeight : 0) + 10),
       autoPanPaddingBottomRight: L.point(10, 10)
     };
