@@ -122,7 +122,8 @@ def test_a_column_unit_id_from_an_inventory_shows_as_text_in_its_tooltip(new_pag
         marker = page.locator(".repair-column-marker")
         assert marker.count() == 1
         marker.dispatch_event("mouseover")  # Leaflet opens a path's tooltip on mouseover, wherever the map is panned
-        tooltip = page.locator(".leaflet-tooltip")
+        # The previous report's tooltip may still be fading out (a CI flake read two): take this column's own.
+        tooltip = page.locator(".leaflet-tooltip", has_text=payload).last
         tooltip.wait_for()
         assert tooltip.inner_text() == payload
         # Text only: no element made from the payload (the fix's own <span> holds nothing but text).
