@@ -3,9 +3,10 @@ request's grid (no Flask here).
 
 A hotspot grid at 10 m over a zone costs seconds and tens of megabytes; the same request again should cost nothing.
 :class:`ResultCache` keeps recent answers in a least-recently-used table bounded by entries and by bytes, keyed by
-everything the answer depends on: the zone, each input layer's *revision* and every parameter. A layer's revision
-(:func:`layer_revision`) changes whenever the store hands out a new snapshot of it (an append, an update, another
-process's write), so a new report makes the next request compute afresh: nothing is ever invalidated by hand.
+everything the answer depends on: the zone, each input layer's *revision* and every parameter. A layer's
+revision (:func:`mapper.store.features.revision`) changes whenever the store hands out a new snapshot of it (an
+append, an update, another process's write), so a new report makes the next request compute afresh: nothing is
+ever invalidated by hand.
 Identical requests that arrive together compute once; the others wait for that answer.
 
 :class:`ComputeGate` bounds the computations running at once in this process, so a burst of expensive requests
@@ -22,45 +23,12 @@ b'12345'
 (b'123456789', 1, 9)
 """
 
-import itertools
 import math
 import threading
-import weakref
 from collections import OrderedDict
 
 from mapper.crs import geometry_to_metres
 from mapper.errors import MapperError
-
-_serials = itertools.count(1)
-_revisions = {}  # id(column array) -> (weak reference to it, serial number)
-_revisions_lock = threading.RLock()  # re-entrant: a weakref callback can run inside a locked block during GC
-
-
-def layer_revision(features):
-    """A number naming this snapshot of a layer: the same while the store hands out the same snapshot, never
-    reused for another one (0 for an empty layer).
-
-    The store's snapshots share one immutable id column until the layer changes (the ``.points`` bodies rely on
-    the same, :func:`mapper.export.points.points_body`); a serial number per column object, forgotten when the
-    column is freed, turns that into a key that cannot be mistaken for an earlier snapshot's.
-    """
-    if not len(features):
-        return 0
-    column = features.columns["id"]
-    key = id(column)
-    with _revisions_lock:
-        known = _revisions.get(key)
-        if known is not None and known[0]() is column:
-            return known[1]
-        serial = next(_serials)
-        _revisions[key] = (weakref.ref(column, lambda dead: _forget(key, dead)), serial)
-        return serial
-
-
-def _forget(key, reference):
-    with _revisions_lock:
-        if key in _revisions and _revisions[key][0] is reference:
-            del _revisions[key]
 
 
 class ResultCache:

@@ -34,11 +34,12 @@ import gzip
 import hashlib
 import json
 import threading
-import weakref
 
 import numpy as np
 import orjson
 import pandas
+
+from mapper.store.features import SnapshotMemo
 
 FIELDS = ["id", "lon", "lat", "category", "status"]
 DECIMALS = 6
@@ -149,33 +150,16 @@ class PointsBody:
         return self.ids[index] if 0 <= index < len(self.ids) else None
 
 
-# Bodies of whole, unchanged layers, keyed by the identity of their (immutable) id column: the store hands out the
-# same arrays until the layer changes, and an entry goes as soon as its arrays are freed, so nothing stale is served.
-_bodies = {}
-_bodies_lock = threading.RLock()  # re-entrant: the weakref callback can run inside a locked block during GC
+# Bodies of whole, unchanged layers, kept while the store hands out the same snapshot (see SnapshotMemo).
+_bodies = SnapshotMemo()
 
 
 def points_body(features, layer):
     """The :class:`PointsBody` of a FeatureSet, reused while the store hands out the same columns."""
-    ids = features.columns["id"]
-    key = (id(ids), layer.name)
-    with _bodies_lock:
-        cached = _bodies.get(key)
-    if cached is not None and cached[0]() is ids:
-        return cached[1]
-    body = PointsBody(*_document_and_ids(features, layer))
-    reference = weakref.ref(ids, lambda dead: _forget(key, dead))
-    with _bodies_lock:
-        _bodies[key] = (reference, body)
-    return body
+    return _bodies.get(features, layer.name, lambda: PointsBody(*_document_and_ids(features, layer)))
 
 
 def write_points(features, layer):
     """The ``.points`` body as compact UTF-8 JSON bytes."""
     return points_body(features, layer).raw
 
-
-def _forget(key, reference):
-    with _bodies_lock:
-        if key in _bodies and _bodies[key][0] is reference:
-            del _bodies[key]

@@ -4,7 +4,10 @@ Features are kept as the exact JSON text the store wrote, so a layer download is
 the features someone asks to see one by one are parsed again.
 """
 
+import itertools
 import json
+import threading
+import weakref
 
 import numpy as np
 
@@ -66,3 +69,50 @@ class FeatureSet:
         """The RFC 7946 FeatureCollection, one feature per line, as the store writes it."""
         head = b'{"type":"FeatureCollection","name":' + json.dumps(self.name).encode() + b',"features":[\n'
         return head + b",\n".join(self.lines) + b"\n]}\n"
+
+
+class SnapshotMemo:
+    """Values worked out from one snapshot of a layer, kept while the store hands out that snapshot.
+
+    The store's FeatureSets of an unchanged layer share one immutable ``id`` column until the layer changes, so
+    that column's identity names the snapshot; an entry goes as soon as the column is freed, so nothing stale is
+    ever served and nothing piles up. ``.points`` bodies and the analysis cache's layer revisions both use one.
+
+    >>> memo = SnapshotMemo()
+    >>> features = FeatureSet("lights", ["{}"], {"id": np.array(["a"])})
+    >>> memo.get(features, "x", lambda: 1), memo.get(features, "x", lambda: 2)
+    (1, 1)
+    """
+
+    def __init__(self):
+        self._entries = {}
+        self._lock = threading.RLock()  # re-entrant: a weakref callback can run inside a locked block during GC
+
+    def get(self, features, name, compute):
+        """The value kept for ``features``' snapshot under ``name``, else ``compute()`` kept and returned."""
+        column = features.columns["id"]
+        key = (id(column), name)
+        with self._lock:
+            kept = self._entries.get(key)
+        if kept is not None and kept[0]() is column:
+            return kept[1]
+        value = compute()
+        reference = weakref.ref(column, lambda dead: self._forget(key, dead))
+        with self._lock:
+            self._entries[key] = (reference, value)
+        return value
+
+    def _forget(self, key, reference):
+        with self._lock:
+            if key in self._entries and self._entries[key][0] is reference:
+                del self._entries[key]
+
+
+_revisions = SnapshotMemo()
+_serials = itertools.count(1)
+
+
+def revision(features):
+    """A number naming this snapshot of a layer: the same while the store hands out the same snapshot, never
+    reused for another one (0 for an empty layer)."""
+    return _revisions.get(features, "revision", lambda: next(_serials)) if len(features) else 0

@@ -25,7 +25,7 @@ import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from mapper.analysis.cache import ComputeGate, ResultCache, grid_cells, layer_revision, smallest_cell, zone_bounds
+from mapper.analysis.cache import ComputeGate, ResultCache, grid_cells, smallest_cell, zone_bounds
 from mapper.analysis.hotspots import BIN_LABELS, DENSITY_MULTIPLES, density_label, hotspot_layer, parse_layer_input
 from mapper.analysis.hotspots import resolve_filter
 from mapper.analysis.targets import TARGET_METHODS, target_layer
@@ -33,6 +33,7 @@ from mapper.errors import LayerNotFound, MapperError, ValidationError
 from mapper.export import check_output, collection_formats, file_name, get_format, geojson_bytes, write_collection
 from mapper.export.styles import DENSITY_COLOURS, GI_BIN_COLOURS, TARGET_COLOUR
 from mapper.export.table import parse_crs
+from mapper.store.features import revision
 from mapper.web import limits
 from mapper.web.context import get_schema, get_store, get_zones
 
@@ -268,7 +269,7 @@ def analysis_bytes(kind, zone, query):
     when no input layer has a new revision and the parameters are the same, else computed within the gate."""
     store = get_store()
     names = sorted({parse_layer_input(text).layer for text in query.layers})
-    revisions = tuple((name, layer_revision(store.query(zone.id, name))) for name in names)
+    revisions = tuple((name, revision(store.query(zone.id, name))) for name in names)
     if kind == "hotspots":
         run, parameters = run_hotspots, (query.method, query.fdr)
     else:
