@@ -9,21 +9,27 @@ from mapper.validate import PUBLIC, TRUSTED, validate_feature
 from mapper.zones import place
 
 
-def submit(raw, layer_name, *, schema, zones, store, zone_id=None):
-    """Validate one untrusted Feature, find (or check) its zone and store it; return the stored Feature."""
+def submit(raw, layer_name, *, schema, zones, store, zone_id=None, admit=None):
+    """Validate one untrusted Feature, find (or check) its zone and store it; return the stored Feature.
+
+    ``admit(zone_id)``, if given, is asked last, once the Feature is valid and placed, and may refuse it by raising
+    (the web's per-zone budget: refused submissions spend none of it)."""
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
     link_columns([submission], zone.id, layer.name, schema=schema, store=store)
+    if admit is not None:
+        admit(zone.id)
     return store.append(zone.id, layer.name, [submission], ref_prefix=zone.ref_prefix)[0]
 
 
 def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=None, photo=None, photos_root=None,
-                approximate=False):
+                approximate=False, admit=None):
     """:func:`submit` with a phone's idempotency key for one report: returns ``(feature, created)``.
 
     A repeat of an earlier submission (a retry after a lost answer, an offline draft sent twice) returns the
     earlier feature and ``created`` False, so each report is stored exactly once. ``photo`` (uploaded bytes) is
     checked and stored stripped of metadata only once the feature itself has passed; ``approximate`` marks a point
-    that stands for a place described in words.
+    that stands for a place described in words. ``admit`` is :func:`submit`'s, asked before the photo is decoded;
+    a retry is not asked again.
     """
     zone, layer, submission = _prepare(raw, layer_name, schema, zones, zone_id)
     if client_id is not None:
@@ -31,6 +37,8 @@ def submit_once(raw, layer_name, client_id, *, schema, zones, store, zone_id=Non
         if earlier is not None:  # a retry: answer at once, without storing its photo a second time
             return earlier, False
     link_columns([submission], zone.id, layer.name, schema=schema, store=store)
+    if admit is not None:
+        admit(zone.id)
     if photo:
         from mapper.photos import save_photo
 

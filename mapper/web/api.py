@@ -96,9 +96,7 @@ def layers():
 def create_in_zone(zone_id, layer_name):
     get_zones().get(zone_id)
     open_to_the_public(layer_name)
-    raw = read_json()
-    limits.charge_zone_of(raw, layer_name, zone_id)
-    return created(intake.submit(raw, layer_name, zone_id=zone_id, **services()))
+    return created(intake.submit(read_json(), layer_name, zone_id=zone_id, admit=limits.charge_zone, **services()))
 
 
 @bp.post("/reports")
@@ -106,9 +104,7 @@ def create_in_zone(zone_id, layer_name):
 def create_report():
     layer_name = request.args.get("layer", "lights")
     open_to_the_public(layer_name)
-    raw = read_json()
-    limits.charge_zone_of(raw, layer_name)
-    return created(intake.submit(raw, layer_name, **services()))
+    return created(intake.submit(read_json(), layer_name, admit=limits.charge_zone, **services()))
 
 
 def open_to_the_public(layer_name):

@@ -165,9 +165,9 @@ analysis = limiter.shared_limit(
 def charge_zone(zone_id):
     """Count one submission against its zone's budget (``RATELIMIT_ZONE_POSTS``), or raise :class:`RateLimited`.
 
-    Called by the views once a submission is valid and placed, just before it is stored: the zone comes from the
-    point for ``/api/reports`` and the form, so no decorator could know it, and refused submissions do not use up
-    the zone's budget for its residents."""
+    Given to :func:`mapper.intake.submit` as ``admit``, so it is asked once a submission is valid and placed, just
+    before it is stored: the zone comes from the point for ``/api/reports`` and the form, so no decorator could know
+    it, and refused submissions do not use up the zone's budget for its residents."""
     if not limiter.enabled:
         return
     strategy = limiter.limiter
@@ -178,21 +178,6 @@ def charge_zone(zone_id):
             reset = strategy.get_window_stats(item, *identifiers).reset_time
             raise RateLimited(_("Too many reports have been sent for this area in a short time, so this one has not "
                                 "been sent."), retry_after=seconds_until(reset), field="zone")
-
-
-def charge_zone_of(raw, layer_name, zone_id=None):
-    """:func:`charge_zone` for the zone an untrusted Feature will be stored in (the one validator, then the zone its
-    point is in). A Feature the validator refuses is not counted: intake raises the same error next."""
-    from mapper.validate import validate_feature
-    from mapper.web.context import get_schema, get_zones
-    from mapper.zones import place
-
-    try:
-        submission = validate_feature(raw, get_schema().layer(layer_name))
-        zone = place(get_zones(), submission.lon, submission.lat, zone_id)
-    except MapperError:
-        return
-    charge_zone(zone.id)
 
 
 def seconds_until(moment):

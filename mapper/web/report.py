@@ -129,11 +129,11 @@ def submit_form(fields, photo_file):
     client_id = validate_client_id(fields.get("client_id"))
     raw = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
     zone_id = fields.get("zone") or None if approximate else None
-    limits.charge_zone_of(raw, layer.name, zone_id)
     try:
         return intake.submit_once(raw, layer.name, client_id, schema=get_schema(), zones=get_zones(),
                                   store=get_store(), zone_id=zone_id, photo=photo,
-                                  photos_root=current_app.config["DATA_DIR"], approximate=approximate)
+                                  photos_root=current_app.config["DATA_DIR"], approximate=approximate,
+                                  admit=limits.charge_zone)
     except ValidationError as error:
         if error.field != "column":
             raise
